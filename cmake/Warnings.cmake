@@ -1,0 +1,6 @@
+# Project-wide warnings. Third-party headers come in as SYSTEM includes, so these apply to our code only.
+add_library(spectrum_warnings INTERFACE)
+target_compile_options(spectrum_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align -Wunused -Woverloaded-virtual
+  -Wnull-dereference -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough
+  $<$<BOOL:${SPECTRUM_WERROR}>:-Werror>)

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package the build, the tests and the benchmarks need.
+# Idempotent: packages already present are skipped by apt-get; safe to run repeatedly.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake pkg-config git ca-certificates
+  clang-format clang-tidy
+  # engine: decode/encode and loudness
+  libavformat-dev libavcodec-dev libavutil-dev libswresample-dev libebur128-dev libfftw3-dev
+  # service, cloud client, CLI, logging
+  libcpp-httplib-dev libcurl4-openssl-dev libssl-dev
+  nlohmann-json3-dev libcli11-dev libspdlog-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  ffmpeg python3 curl wrk hyperfine time
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo_cmd=""
+[ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo_cmd apt-get update -qq
+$sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: installed ${missing[*]}"

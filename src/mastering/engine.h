@@ -1,0 +1,47 @@
+// The mastering engine's public entry points: decode -> analyse -> master -> encode, file to file.
+// Knows nothing of HTTP or storage; the CLI and the server both call these.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string_view>
+
+#include "common/status.h"
+#include "mastering/report.h"
+#include "mastering/settings.h"
+
+namespace spectrum::mastering {
+
+// Called from the engine's thread as work advances: a stage name ("analyse", "process", "encode", ...)
+// and the overall fraction done in [0, 1]. Must be cheap and must not throw.
+using ProgressCallback = std::function<void(std::string_view stage, double fraction)>;
+
+struct Limits {
+  double max_duration_s = 0.0;  // 0 = unlimited; longer input is kTooLarge
+};
+
+struct MasterJob {
+  std::filesystem::path input;
+  std::filesystem::path output;  // written atomically (temporary file, then rename); never equal to input
+  Settings settings;
+  std::optional<std::filesystem::path> reference;  // optional reference track
+  Limits limits;
+  ProgressCallback on_progress;                  // optional
+  const std::atomic<bool>* cancel = nullptr;     // optional; when it becomes true the job stops with kCancelled
+};
+
+// Masters job.input into job.output. On any error no output file is left behind.
+// Error codes: kInvalidArgument (settings, same path), kNotFound, kCorruptInput (not audio),
+// kUnsupported (channels, format), kTooLarge (limits), kIoError, kCancelled, kInternal.
+Expected<MasterReport> master_file(const MasterJob& job);
+
+// Measures a file without changing it.
+Expected<AnalysisReport> analyze_file(const std::filesystem::path& path, const Limits& limits = {});
+
+// The output format the engine will write for this job: settings.output_format, else the output
+// path's extension, else the input's own format.
+Expected<OutputFormat> resolve_output_format(const MasterJob& job);
+
+}  // namespace spectrum::mastering

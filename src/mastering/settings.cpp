@@ -1,0 +1,213 @@
+#include "mastering/settings.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cmath>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+namespace spectrum::mastering {
+namespace {
+
+using nlohmann::json;
+
+struct ProfileName {
+  EqProfile profile;
+  std::string_view name;
+};
+constexpr std::array kProfileNames{
+    ProfileName{EqProfile::kNeutral, "neutral"},
+    ProfileName{EqProfile::kBright, "bright"},
+    ProfileName{EqProfile::kWarm, "warm"},
+    ProfileName{EqProfile::kBassBoost, "bass-boost"},
+};
+
+struct FormatName {
+  OutputFormat format;
+  std::string_view name;
+  std::string_view extension;
+};
+constexpr std::array kFormatNames{
+    FormatName{OutputFormat::kWav, "wav", ".wav"},     FormatName{OutputFormat::kAiff, "aiff", ".aiff"},
+    FormatName{OutputFormat::kFlac, "flac", ".flac"},  FormatName{OutputFormat::kMp3, "mp3", ".mp3"},
+    FormatName{OutputFormat::kAac, "aac", ".m4a"},     FormatName{OutputFormat::kVorbis, "ogg", ".ogg"},
+    FormatName{OutputFormat::kOpus, "opus", ".opus"},
+};
+
+// Other spellings a user may reasonably type for a format.
+struct FormatAlias {
+  std::string_view alias;
+  OutputFormat format;
+};
+constexpr std::array kFormatAliases{
+    FormatAlias{"wave", OutputFormat::kWav},  FormatAlias{"aif", OutputFormat::kAiff},
+    FormatAlias{"m4a", OutputFormat::kAac},   FormatAlias{"mp4", OutputFormat::kAac},
+    FormatAlias{"vorbis", OutputFormat::kVorbis}, FormatAlias{"oga", OutputFormat::kVorbis},
+};
+
+std::string format_number(double v) {
+  json j = v;
+  if (v == std::floor(v) && std::abs(v) < 1e15) j = static_cast<long long>(v);
+  return j.dump();
+}
+
+// A short rendering of an offending value for an error message (bounded, so hostile input stays small).
+std::string describe(const json& value) {
+  std::string text = value.dump();
+  constexpr std::size_t kMaxShown = 40;
+  if (text.size() > kMaxShown) text = text.substr(0, kMaxShown) + "...";
+  return std::string(value.type_name()) + " " + text;
+}
+
+Error invalid(std::string message) { return make_error(ErrorCode::kInvalidArgument, std::move(message)); }
+
+// Reads an optional number field and checks its range. Returns nullopt when absent or null.
+Expected<std::optional<double>> read_number(const json& obj, std::string_view key, Range range) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return std::optional<double>{};
+  const std::string field = "settings." + std::string(key);
+  if (!it->is_number()) {
+    return invalid(field + " must be a number between " + format_number(range.min) + " and " +
+                   format_number(range.max) + " (got " + describe(*it) + ")");
+  }
+  const double v = it->get<double>();
+  if (!std::isfinite(v) || v < range.min || v > range.max) {
+    return invalid(field + " must be between " + format_number(range.min) + " and " + format_number(range.max) +
+                   " (got " + format_number(v) + ")");
+  }
+  return std::optional<double>{v};
+}
+
+Expected<std::optional<std::string>> read_string(const json& obj, std::string_view key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return std::optional<std::string>{};
+  if (!it->is_string()) {
+    return invalid("settings." + std::string(key) + " must be a string (got " + describe(*it) + ")");
+  }
+  return std::optional<std::string>{it->get<std::string>()};
+}
+
+template <class Names>
+std::string list_names(const Names& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + std::string(n.name);
+  return out;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+}  // namespace
+
+std::string_view to_string(EqProfile profile) noexcept {
+  for (const auto& p : kProfileNames)
+    if (p.profile == profile) return p.name;
+  return "neutral";
+}
+
+std::string_view to_string(OutputFormat format) noexcept {
+  for (const auto& f : kFormatNames)
+    if (f.format == format) return f.name;
+  return "wav";
+}
+
+std::string_view extension_of(OutputFormat format) noexcept {
+  for (const auto& f : kFormatNames)
+    if (f.format == format) return f.extension;
+  return ".wav";
+}
+
+std::optional<OutputFormat> output_format_from_name(std::string_view name) noexcept {
+  std::string key = lower(name);
+  if (!key.empty() && key.front() == '.') key.erase(0, 1);
+  for (const auto& f : kFormatNames)
+    if (key == f.name || key == f.extension.substr(1)) return f.format;
+  for (const auto& a : kFormatAliases)
+    if (key == a.alias) return a.format;
+  return std::nullopt;
+}
+
+Expected<Settings> parse_settings(const json& obj) {
+  if (obj.is_null()) return Settings{};
+  if (!obj.is_object()) return invalid("settings must be a JSON object (got " + describe(obj) + ")");
+
+  Settings s;
+  auto target = read_number(obj, "targetLoudness", kTargetLoudnessRange);
+  if (!target) return std::move(target).error();
+  s.target_loudness_lufs = *target;
+
+  auto ratio = read_number(obj, "compressionRatio", kCompressionRatioRange);
+  if (!ratio) return std::move(ratio).error();
+  s.compression_ratio = ratio->value_or(kDefaultCompressionRatio);
+
+  auto width = read_number(obj, "stereoWidth", kStereoWidthRange);
+  if (!width) return std::move(width).error();
+  s.stereo_width_percent = width->value_or(kDefaultStereoWidthPercent);
+
+  auto tonal = read_number(obj, "tonalMatch", kTonalMatchRange);
+  if (!tonal) return std::move(tonal).error();
+  s.tonal_match_percent = tonal->value_or(kDefaultTonalMatchPercent);
+
+  auto ceiling = read_number(obj, "truePeakCeiling", kTruePeakCeilingRange);
+  if (!ceiling) return std::move(ceiling).error();
+  s.true_peak_ceiling_dbtp = ceiling->value_or(kDefaultTruePeakCeilingDbtp);
+
+  auto profile = read_string(obj, "eqProfile");
+  if (!profile) return std::move(profile).error();
+  if (*profile) {
+    auto it = std::find_if(kProfileNames.begin(), kProfileNames.end(),
+                           [&](const ProfileName& p) { return p.name == **profile; });
+    if (it == kProfileNames.end()) {
+      return invalid("settings.eqProfile must be one of " + list_names(kProfileNames) + " (got " +
+                     describe(obj.at("eqProfile")) + ")");
+    }
+    s.eq_profile = it->profile;
+  }
+
+  auto format = read_string(obj, "outputFormat");
+  if (!format) return std::move(format).error();
+  if (*format) {
+    s.output_format = output_format_from_name(**format);
+    if (!s.output_format) {
+      return invalid("settings.outputFormat must be one of " + list_names(kFormatNames) + " (got " +
+                     describe(obj.at("outputFormat")) + ")");
+    }
+  }
+
+  auto bitrate = read_number(obj, "bitrate", kBitrateKbpsRange);
+  if (!bitrate) return std::move(bitrate).error();
+  if (*bitrate) {
+    if (**bitrate != std::floor(**bitrate)) {
+      return invalid("settings.bitrate must be a whole number of kbps (got " + format_number(**bitrate) + ")");
+    }
+    s.bitrate_kbps = static_cast<int>(**bitrate);
+  }
+
+  auto reference = read_string(obj, "referenceFileName");
+  if (!reference) return std::move(reference).error();
+  if (*reference && (*reference)->empty()) return invalid("settings.referenceFileName must not be empty");
+  s.reference_file_name = *reference;
+  return s;
+}
+
+json to_json(const Settings& s) {
+  json j = {
+      {"compressionRatio", s.compression_ratio},
+      {"eqProfile", std::string(to_string(s.eq_profile))},
+      {"stereoWidth", s.stereo_width_percent},
+      {"tonalMatch", s.tonal_match_percent},
+      {"truePeakCeiling", s.true_peak_ceiling_dbtp},
+  };
+  j["targetLoudness"] = s.target_loudness_lufs ? json(*s.target_loudness_lufs) : json(nullptr);
+  if (s.reference_file_name) j["referenceFileName"] = *s.reference_file_name;
+  if (s.output_format) j["outputFormat"] = std::string(to_string(*s.output_format));
+  if (s.bitrate_kbps) j["bitrate"] = *s.bitrate_kbps;
+  return j;
+}
+
+}  // namespace spectrum::mastering

@@ -1,0 +1,69 @@
+// The one settings type of the product, with its one parser and validator.
+// The CLI and the HTTP API both build a JSON object and call parse_settings(), so they cannot disagree.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "common/status.h"
+
+namespace spectrum::mastering {
+
+enum class EqProfile { kNeutral, kBright, kWarm, kBassBoost };
+
+std::string_view to_string(EqProfile profile) noexcept;
+
+// Output container/codec. kSameAsInput means "follow the output extension, else the input's format".
+enum class OutputFormat { kWav, kAiff, kFlac, kMp3, kAac, kVorbis, kOpus };
+
+std::string_view to_string(OutputFormat format) noexcept;      // "wav", "aiff", "flac", "mp3", "aac", "ogg", "opus"
+std::string_view extension_of(OutputFormat format) noexcept;   // ".wav", ".aiff", ".flac", ".mp3", ".m4a", ".ogg", ".opus"
+// Parses a format name or file extension ("mp3", ".M4A", "aac", "ogg", "vorbis"...). Case-insensitive.
+std::optional<OutputFormat> output_format_from_name(std::string_view name) noexcept;
+
+struct Range {
+  double min;
+  double max;
+};
+
+inline constexpr Range kTargetLoudnessRange{-20.0, -10.0};
+inline constexpr Range kCompressionRatioRange{1.0, 10.0};
+inline constexpr Range kStereoWidthRange{0.0, 200.0};
+inline constexpr Range kTonalMatchRange{0.0, 100.0};
+inline constexpr Range kTruePeakCeilingRange{-9.0, 0.0};
+inline constexpr Range kBitrateKbpsRange{32.0, 512.0};
+
+inline constexpr double kDefaultTargetLoudnessLufs = -14.0;
+inline constexpr double kDefaultCompressionRatio = 4.0;
+inline constexpr double kDefaultStereoWidthPercent = 100.0;
+inline constexpr double kDefaultTonalMatchPercent = 50.0;
+inline constexpr double kDefaultTruePeakCeilingDbtp = -1.0;
+
+struct Settings {
+  // Unset means: the reference track's integrated loudness if a reference is given, else -14 LUFS.
+  std::optional<double> target_loudness_lufs;
+  double compression_ratio = kDefaultCompressionRatio;
+  EqProfile eq_profile = EqProfile::kNeutral;
+  double stereo_width_percent = kDefaultStereoWidthPercent;
+  double tonal_match_percent = kDefaultTonalMatchPercent;
+  double true_peak_ceiling_dbtp = kDefaultTruePeakCeilingDbtp;
+  // Storage object name of a reference track (API only; the CLI passes a path to the engine instead).
+  std::optional<std::string> reference_file_name;
+  std::optional<OutputFormat> output_format;
+  // Lossy bitrate override; unset means the format's default (MP3 320, AAC 256, Opus 192, Vorbis q8).
+  std::optional<int> bitrate_kbps;
+};
+
+// Parses the API's camelCase settings object. Missing or null fields get their defaults; unknown
+// keys are ignored (the web app may send more than we use). A wrong type, an out-of-range value or
+// an unknown name is an kInvalidArgument error whose message names the field, the value and what
+// is allowed, e.g. "settings.compressionRatio must be between 1 and 10 (got 12)".
+Expected<Settings> parse_settings(const nlohmann::json& settings);
+
+// The settings as the API spells them, with defaults filled in (used in reports and logs).
+nlohmann::json to_json(const Settings& settings);
+
+}  // namespace spectrum::mastering
