@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  build-essential cmake pkg-config git ca-certificates
+  build-essential cmake ninja-build pkg-config git ca-certificates
   clang-format clang-tidy
   # engine: decode/encode and loudness
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev libebur128-dev libfftw3-dev

@@ -1,0 +1,2 @@
+// Replaced by the decoder and encoder.
+namespace spectrum::audio {}

@@ -1,0 +1,2 @@
+// Replaced by the processors.
+namespace spectrum::dsp {}
