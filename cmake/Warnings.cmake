@@ -2,5 +2,5 @@
 add_library(spectrum_warnings INTERFACE)
 target_compile_options(spectrum_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align -Wunused -Woverloaded-virtual
-  -Wnull-dereference -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough
+  -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough
   $<$<BOOL:${SPECTRUM_WERROR}>:-Werror>)
