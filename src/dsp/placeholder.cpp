@@ -1,2 +1,0 @@
-// Replaced by the processors.
-namespace spectrum::dsp {}
