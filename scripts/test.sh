@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Every test, from a fresh Debian 12 machine: install the packages (and the test-only npm packages), build,
+# run the whole CTest suite, then the style checks. Exits non-zero if anything fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+for setup in tests/integration/*/setup.sh; do
+  [ -x "$setup" ] && "$setup"
+done
+./scripts/build.sh
+ctest --test-dir build --output-on-failure --timeout 1800 -j "$(nproc)"
+./scripts/lint.sh
