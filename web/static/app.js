@@ -1,0 +1,310 @@
+// Wires the page together: upload -> settings -> master -> listen, read, look, download.
+// Every failure ends in the error banner with the API's own message and what to do next: never a blank page.
+import {ApiError, checkHealth, fetchBytes, getToken, hintFor, masterAudio, setToken, uploadFile} from './api.js';
+import {ABPlayer} from './player.js';
+import {drawLoudnessPlot, drawSpectrumPlot} from './plots.js';
+import {renderReport} from './report.js';
+import {SettingsForm} from './settings.js';
+
+const $ = (selector) => document.querySelector(selector);
+
+const state = {
+  file: null,         // the chosen File (kept for playback of the original)
+  upload: null,       // {fileName, uploadUrl} once stored on the service
+  uploadSerial: 0,    // a newer choice makes an older upload's callbacks stale
+  reference: null,
+  busy: false,
+  pendingRetry: null, // re-run after an API token is entered
+};
+
+const settingsForm = new SettingsForm($('#settings-form'));
+const player = new ABPlayer($('#player'));
+
+// ---- errors ---------------------------------------------------------------------------------------------
+
+function showError(error, title = 'Something went wrong') {
+  const message = error instanceof Error ? error.message : String(error);
+  $('#error-title').textContent = error instanceof ApiError && error.status
+      ? `${title} (HTTP ${error.status})` : title;
+  $('#error-message').textContent = message;
+  $('#error-hint').textContent = error.hint || hintFor(error);
+  const box = $('#error');
+  box.hidden = false;
+  box.dataset.status = error instanceof ApiError ? String(error.status) : '';
+  box.scrollIntoView({block: 'nearest', behavior: 'smooth'});
+}
+
+function hideError() {
+  $('#error').hidden = true;
+}
+
+$('#error-dismiss').addEventListener('click', hideError);
+window.addEventListener('error', (event) => {
+  showError(new Error(event.message || 'unknown error'), 'The page hit an unexpected error');
+});
+window.addEventListener('unhandledrejection', (event) => {
+  const reason = event.reason instanceof Error ? event.reason : new Error(String(event.reason));
+  showError(reason, 'The page hit an unexpected error');
+});
+
+// ---- API token --------------------------------------------------------------------------------------------
+
+function updateTokenState() {
+  $('#token-state').textContent = getToken() ? 'set for this session' : 'not set';
+}
+
+function openTokenDialog(reason, retry) {
+  state.pendingRetry = retry || null;
+  if (reason) $('#token-reason').textContent = reason;
+  $('#token-input').value = getToken();
+  const dialog = $('#token-dialog');
+  if (!dialog.open) dialog.showModal();
+  $('#token-input').focus();
+}
+
+$('#token-button').addEventListener('click', () => openTokenDialog('', null));
+$('#token-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  setToken($('#token-input').value.trim());
+  updateTokenState();
+  $('#token-dialog').close();
+  const retry = state.pendingRetry;
+  state.pendingRetry = null;
+  if (retry && getToken()) {
+    hideError();
+    retry();
+  }
+});
+$('#token-cancel').addEventListener('click', () => {
+  state.pendingRetry = null;
+  $('#token-dialog').close();
+});
+$('#token-clear').addEventListener('click', () => {
+  setToken('');
+  $('#token-input').value = '';
+  updateTokenState();
+});
+
+function handleApiError(error, title, retry) {
+  showError(error, title);
+  if (error instanceof ApiError && error.status === 401) {
+    openTokenDialog(`The service answered: "${error.message}". Enter its API token (SPECTRUM_BACKEND_API_TOKEN); ` +
+                    'it is kept in this tab\'s session storage only.', retry);
+  }
+}
+
+// ---- stages -----------------------------------------------------------------------------------------------
+
+function setStage(name, stageState) {
+  const item = document.querySelector(`#stages li[data-stage="${name}"]`);
+  if (stageState) item.dataset.state = stageState;
+  else delete item.dataset.state;
+}
+
+function setStages(names, stageState) {
+  for (const name of names) setStage(name, stageState);
+}
+
+const SERVER_STAGES = ['analyse', 'master', 'encode'];
+
+function setStatus(text) {
+  $('#master-status').textContent = text;
+}
+
+function updateMasterButton() {
+  $('#master-button').disabled = state.busy || !state.upload;
+}
+
+// ---- upload -----------------------------------------------------------------------------------------------
+
+function formatBytes(bytes) {
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(0)} kB`;
+  return `${bytes} B`;
+}
+
+function showProgress(progress, percentLabel, fraction) {
+  const percent = Math.round(fraction * 100);
+  progress.value = percent;
+  if (percentLabel) percentLabel.textContent = `${percent} %`;
+}
+
+async function startUpload(file) {
+  hideError();
+  const serial = ++state.uploadSerial;
+  state.file = file;
+  state.upload = null;
+  settingsForm.setInputFileName(file.name);
+  updateMasterButton();
+  setStages(['upload', ...SERVER_STAGES, 'load'], null);
+  setStage('upload', 'active');
+  const label = $('#upload-label');
+  label.textContent = `${file.name} (${formatBytes(file.size)}): uploading…`;
+  showProgress($('#upload-progress'), $('#upload-percent'), 0);
+  setStatus('Uploading…');
+  try {
+    const stored = await uploadFile(file, (fraction) => {
+      if (serial === state.uploadSerial) showProgress($('#upload-progress'), $('#upload-percent'), fraction);
+    });
+    if (serial !== state.uploadSerial) return;
+    state.upload = stored;
+    setStage('upload', 'done');
+    label.textContent = `${file.name} (${formatBytes(file.size)}): uploaded`;
+    setStatus('Ready: adjust the settings, then press Master.');
+  } catch (error) {
+    if (serial !== state.uploadSerial) return;
+    setStage('upload', 'failed');
+    label.textContent = `${file.name}: upload failed`;
+    setStatus('The upload failed.');
+    handleApiError(error, 'The upload failed', () => startUpload(file));
+  }
+  updateMasterButton();
+}
+
+$('#file-input').addEventListener('change', (event) => {
+  const [file] = event.target.files;
+  if (file) startUpload(file);
+});
+
+const dropZone = $('#drop-zone');
+for (const type of ['dragenter', 'dragover']) {
+  dropZone.addEventListener(type, (event) => {
+    event.preventDefault();
+    dropZone.classList.add('dragging');
+  });
+}
+for (const type of ['dragleave', 'drop']) {
+  dropZone.addEventListener(type, () => dropZone.classList.remove('dragging'));
+}
+dropZone.addEventListener('drop', (event) => {
+  event.preventDefault();
+  const [file] = event.dataTransfer.files;
+  if (file) startUpload(file);
+});
+
+// ---- reference track ------------------------------------------------------------------------------------
+
+async function startReferenceUpload(file) {
+  hideError();
+  const label = $('#reference-label');
+  state.reference = null;
+  settingsForm.setReference(null);
+  label.textContent = `${file.name}: uploading…`;
+  try {
+    const stored = await uploadFile(file, (fraction) => showProgress($('#reference-progress'), null, fraction));
+    state.reference = stored;
+    settingsForm.setReference(stored.fileName);
+    label.textContent = `${file.name}: uploaded`;
+    $('#reference-clear').disabled = false;
+  } catch (error) {
+    label.textContent = `${file.name}: upload failed`;
+    handleApiError(error, 'The reference upload failed', () => startReferenceUpload(file));
+  }
+}
+
+$('#reference-input').addEventListener('change', (event) => {
+  const [file] = event.target.files;
+  if (file) startReferenceUpload(file);
+});
+$('#reference-clear').addEventListener('click', () => {
+  state.reference = null;
+  settingsForm.setReference(null);
+  $('#reference-input').value = '';
+  $('#reference-label').textContent = 'No reference';
+  showProgress($('#reference-progress'), null, 0);
+  $('#reference-clear').disabled = true;
+});
+
+// ---- master -----------------------------------------------------------------------------------------------
+
+function baseName(url) {
+  const path = new URL(url, location.href).pathname;
+  return decodeURIComponent(path.split('/').pop() || 'mastered');
+}
+
+async function showResult(result) {
+  const report = result.report || {};
+  renderReport($('#report-table'), $('#report-extra'), $('#warnings'), report, result.processingTime);
+
+  const download = $('#download');
+  download.href = result.masteredUrl;
+  download.download = baseName(result.masteredUrl);
+  $('#download-note').textContent = `${baseName(result.masteredUrl)} · ${report.output?.format || ''}`;
+
+  const plots = report.plots || {};
+  $('#result').hidden = false;
+  drawLoudnessPlot($('#loudness-plot'), {input: plots.input, output: plots.output, targetLufs: report.targetLoudnessLufs,
+                                         durationS: report.input?.durationSeconds});
+  drawSpectrumPlot($('#spectrum-plot'), {input: plots.input, output: plots.output, targetCurve: report.targetCurve});
+
+  setStage('load', 'active');
+  const [originalBytes, masteredBytes] = await Promise.all([state.file.arrayBuffer(), fetchBytes(result.masteredUrl)]);
+  const before = report.input?.integratedLufs;
+  const after = report.output?.integratedLufs;
+  const diff = Number.isFinite(before) && Number.isFinite(after) ? after - before : 0;
+  await player.load(originalBytes, masteredBytes, diff);
+  setStage('load', 'done');
+}
+
+async function master() {
+  hideError();
+  const collected = settingsForm.collect();
+  if (collected.error) {
+    showError(Object.assign(new Error(collected.error), {hint: 'Correct the value and press Master again.'}),
+              'Check the settings');
+    collected.field?.focus();
+    return;
+  }
+  state.busy = true;
+  updateMasterButton();
+  player.stop();
+  setStages([...SERVER_STAGES, 'load'], null);
+  setStages(SERVER_STAGES, 'active');
+  const started = performance.now();
+  const elapsed = () => ((performance.now() - started) / 1000).toFixed(0);
+  setStatus('Mastering on the server: 0 s');
+  // The API is one request, so the server's stages run together from the page's point of view.
+  const timer = setInterval(() => setStatus(`Mastering on the server: ${elapsed()} s`), 500);
+  try {
+    const result = await masterAudio({fileName: state.upload.fileName, uploadUrl: state.upload.uploadUrl,
+                                      settings: collected.settings});
+    clearInterval(timer);
+    setStages(SERVER_STAGES, 'done');
+    setStatus(`Mastered in ${Number(result.processingTime ?? 0).toFixed(1)} s. Loading the result…`);
+    await showResult(result);
+    setStatus(`Done: mastered in ${Number(result.processingTime ?? 0).toFixed(1)} s (job ${result.jobId ?? '?'}).`);
+    $('#result').dataset.jobId = result.jobId ?? '';
+    $('#result').scrollIntoView({block: 'start', behavior: 'smooth'});
+  } catch (error) {
+    clearInterval(timer);
+    for (const name of [...SERVER_STAGES, 'load']) {
+      const item = document.querySelector(`#stages li[data-stage="${name}"]`);
+      if (item.dataset.state === 'active') item.dataset.state = 'failed';
+    }
+    setStatus('Mastering failed.');
+    handleApiError(error, 'Mastering failed', master);
+  } finally {
+    clearInterval(timer);
+    state.busy = false;
+    updateMasterButton();
+  }
+}
+
+$('#master-button').addEventListener('click', master);
+
+// ---- start ------------------------------------------------------------------------------------------------
+
+updateTokenState();
+checkHealth()
+    .then((health) => {
+      const badge = $('#health');
+      badge.dataset.state = 'ok';
+      badge.textContent = `Service ${health.status || 'up'}${health.version ? ` · v${health.version}` : ''}`;
+    })
+    .catch((error) => {
+      const badge = $('#health');
+      badge.dataset.state = 'down';
+      badge.textContent = 'Service unreachable';
+      showError(error, 'The service does not answer /health');
+    });
+document.body.dataset.ready = 'true';
