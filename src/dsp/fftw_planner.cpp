@@ -25,7 +25,7 @@ void RealFft::release() noexcept {
   size_ = 0;
 }
 
-void RealFft::prepare(std::size_t size) {
+void RealFft::prepare(std::size_t size, Planning planning) {
   if (size == size_ && forward_plan_ != nullptr) return;
   release();
   const std::lock_guard<std::mutex> lock(fftw_planner_mutex());
@@ -33,10 +33,9 @@ void RealFft::prepare(std::size_t size) {
   complex_ = static_cast<fftwf_complex*>(fftwf_malloc(sizeof(fftwf_complex) * (size / 2 + 1)));
   if (real_ == nullptr || complex_ == nullptr) throw std::bad_alloc();
   const int n = static_cast<int>(size);
-  // MEASURE times candidate algorithms once per size; FFTW keeps the wisdom in the process, so
-  // later prepares of the same size plan instantly.
-  forward_plan_ = fftwf_plan_dft_r2c_1d(n, real_, complex_, FFTW_MEASURE);
-  inverse_plan_ = fftwf_plan_dft_c2r_1d(n, complex_, real_, FFTW_MEASURE);
+  const unsigned flags = planning == Planning::kMeasure ? FFTW_MEASURE : FFTW_ESTIMATE;
+  forward_plan_ = fftwf_plan_dft_r2c_1d(n, real_, complex_, flags);
+  inverse_plan_ = fftwf_plan_dft_c2r_1d(n, complex_, real_, flags);
   if (forward_plan_ == nullptr || inverse_plan_ == nullptr) throw std::bad_alloc();
   size_ = size;
   for (std::size_t i = 0; i < size; ++i) real_[i] = 0.0F;
