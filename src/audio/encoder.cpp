@@ -1,0 +1,469 @@
+#include "audio/encoder.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <string_view>
+
+#include "audio/dither.h"
+#include "audio/ffmpeg_util.h"
+#include "common/atomic_file.h"
+
+extern "C" {
+#include <libavutil/channel_layout.h>
+#include <libavutil/dict.h>
+#include <libavutil/opt.h>
+}
+
+namespace spectrum::audio {
+namespace {
+
+using mastering::OutputFormat;
+
+constexpr int kOpusSampleRateHz = 48000;
+// PCM encoders take any frame count; a fixed one keeps the output independent of the caller's blocks.
+constexpr int kPcmFrameFrames = 4096;
+// Opus input is resampled in chunks of this many input frames, so memory stays bounded for any block.
+constexpr std::size_t kResampleChunkFrames = 4096;
+
+std::string_view format_name(OutputFormat format) noexcept {
+  switch (format) {
+    case OutputFormat::kWav:
+      return "WAV";
+    case OutputFormat::kAiff:
+      return "AIFF";
+    case OutputFormat::kFlac:
+      return "FLAC";
+    case OutputFormat::kMp3:
+      return "MP3";
+    case OutputFormat::kAac:
+      return "AAC";
+    case OutputFormat::kVorbis:
+      return "Ogg Vorbis";
+    case OutputFormat::kOpus:
+      return "Opus";
+  }
+  return "unknown";
+}
+
+// What FFmpeg needs to write one of our formats.
+struct CodecChoice {
+  const char* muxer = nullptr;
+  const char* encoder = nullptr;  // by name: several encoders can share a codec id
+  AVSampleFormat sample_format = AV_SAMPLE_FMT_NONE;
+  int bits = 0;          // integer quantisation depth, 0 for float output
+  int default_kbps = 0;  // lossy formats with a bitrate
+};
+
+Expected<CodecChoice> choose_codec(const EncoderOptions& options) {
+  const bool is_float = options.is_float || options.bits_per_sample == 32;
+  const int bits = options.bits_per_sample;
+  const bool pcm_depth_ok = bits == 16 || bits == 24 || bits == 32;
+  const std::string depth_error =
+      std::string(format_name(options.format)) + " output must be 16, 24 or 32 bits (got " + std::to_string(bits) + ")";
+  switch (options.format) {
+    case OutputFormat::kWav:
+      if (!pcm_depth_ok) return make_error(ErrorCode::kInvalidArgument, depth_error);
+      if (is_float) return CodecChoice{"wav", "pcm_f32le", AV_SAMPLE_FMT_FLT, 0, 0};
+      return CodecChoice{"wav", bits == 16 ? "pcm_s16le" : "pcm_s24le",
+                         bits == 16 ? AV_SAMPLE_FMT_S16 : AV_SAMPLE_FMT_S32, bits, 0};
+    case OutputFormat::kAiff:
+      if (!pcm_depth_ok) return make_error(ErrorCode::kInvalidArgument, depth_error);
+      if (is_float) return CodecChoice{"aiff", "pcm_f32be", AV_SAMPLE_FMT_FLT, 0, 0};
+      return CodecChoice{"aiff", bits == 16 ? "pcm_s16be" : "pcm_s24be",
+                         bits == 16 ? AV_SAMPLE_FMT_S16 : AV_SAMPLE_FMT_S32, bits, 0};
+    case OutputFormat::kFlac:
+      if (!pcm_depth_ok) return make_error(ErrorCode::kInvalidArgument, depth_error);
+      // FLAC has no float; 32-bit input is written at 24 bits, FLAC's practical maximum.
+      if (bits == 16) return CodecChoice{"flac", "flac", AV_SAMPLE_FMT_S16, 16, 0};
+      return CodecChoice{"flac", "flac", AV_SAMPLE_FMT_S32, 24, 0};
+    case OutputFormat::kMp3:
+      return CodecChoice{"mp3", "libmp3lame", AV_SAMPLE_FMT_FLTP, 0, 320};
+    case OutputFormat::kAac:
+      return CodecChoice{"ipod", "aac", AV_SAMPLE_FMT_FLTP, 0, 256};
+    case OutputFormat::kVorbis:
+      return CodecChoice{"ogg", "libvorbis", AV_SAMPLE_FMT_FLTP, 0, 0};
+    case OutputFormat::kOpus:
+      return CodecChoice{"opus", "libopus", AV_SAMPLE_FMT_FLT, 0, 192};
+  }
+  return make_error(ErrorCode::kInvalidArgument, "unknown output format");
+}
+
+bool rate_listed(const AVCodec& codec, int rate) {
+  if (codec.supported_samplerates == nullptr) return true;  // the encoder takes any rate
+  for (const int* r = codec.supported_samplerates; *r != 0; ++r) {
+    if (*r == rate) return true;
+  }
+  return false;
+}
+
+bool format_listed(const AVCodec& codec, AVSampleFormat format) {
+  if (codec.sample_fmts == nullptr) return true;
+  for (const AVSampleFormat* f = codec.sample_fmts; *f != AV_SAMPLE_FMT_NONE; ++f) {
+    if (*f == format) return true;
+  }
+  return false;
+}
+
+Status check_rate_for_format(const EncoderOptions& options, const AVCodec& codec) {
+  const int rate = options.sample_rate_hz;
+  const std::string format(format_name(options.format));
+  const std::string keep_rate = "; choose wav or flac to keep the sample rate";
+  if (options.format == OutputFormat::kMp3 && rate > 48000) {
+    return make_error(ErrorCode::kUnsupported,
+                      "MP3 cannot be written at " + std::to_string(rate) + " Hz (at most 48000 Hz)" + keep_rate);
+  }
+  if (options.format == OutputFormat::kAac && rate > 96000) {
+    return make_error(ErrorCode::kUnsupported,
+                      "AAC cannot be written at " + std::to_string(rate) + " Hz (at most 96000 Hz)" + keep_rate);
+  }
+  if (options.format != OutputFormat::kOpus && !rate_listed(codec, rate)) {
+    return make_error(ErrorCode::kUnsupported,
+                      format + " cannot be written at " + std::to_string(rate) + " Hz" + keep_rate);
+  }
+  return {};
+}
+
+}  // namespace
+
+struct Encoder::Impl {
+  EncoderOptions options;
+  CodecChoice choice;
+  std::string name;  // destination file name, for messages
+  int output_rate_hz = 0;
+
+  std::optional<AtomicFile> file;  // declared before the muxer so the muxer closes its file first
+  ffmpeg::OutputFormatPtr muxer;
+  ffmpeg::CodecContextPtr codec;
+  ffmpeg::FramePtr frame;
+  ffmpeg::PacketPtr packet;
+  ffmpeg::SwrPtr resampler;  // Opus only
+  AVStream* stream = nullptr;
+
+  // Input waiting for a full codec frame; never more than frame_frames.
+  std::array<std::vector<float>, kMaxChannels> fifo;
+  std::size_t fifo_frames = 0;
+  std::size_t frame_frames = 0;
+  std::array<std::vector<float>, kMaxChannels> resampled;  // Opus: swr output before the fifo
+  std::int64_t next_pts = 0;
+  TpdfDither dither{1};
+
+  bool failed = false;
+  bool committed = false;
+
+  Status open(const std::filesystem::path& destination);
+  Status append(const float* const* channels, std::size_t frames);
+  Status resample_and_append(const float* const* channels, std::size_t frames);
+  Status encode_fifo(std::size_t frames);
+  Status drain_packets();
+  Error fail(Error error);
+};
+
+Error Encoder::Impl::fail(Error error) {
+  failed = true;
+  muxer.reset();  // closes the temporary file
+  file.reset();   // removes it
+  return error;
+}
+
+Status Encoder::Impl::open(const std::filesystem::path& destination) {
+  const AVCodec* encoder = avcodec_find_encoder_by_name(choice.encoder);
+  if (encoder == nullptr) {
+    return make_error(ErrorCode::kUnsupported, std::string(format_name(options.format)) + " output needs the '" +
+                                                   choice.encoder + "' encoder, which this FFmpeg build lacks");
+  }
+  SPECTRUM_TRY(check_rate_for_format(options, *encoder));
+  if (!format_listed(*encoder, choice.sample_format)) {
+    return make_error(ErrorCode::kInternal, std::string("encoder ") + choice.encoder + " does not take " +
+                                                av_get_sample_fmt_name(choice.sample_format));
+  }
+  output_rate_hz = options.format == OutputFormat::kOpus ? kOpusSampleRateHz : options.sample_rate_hz;
+
+  auto created = AtomicFile::create(destination);
+  if (!created) return std::move(created).error();
+  file.emplace(std::move(created).value());
+
+  AVFormatContext* raw = nullptr;
+  // The muxer is named explicitly: the temporary file's name has no meaningful extension.
+  int err = avformat_alloc_output_context2(&raw, nullptr, choice.muxer, file->temp_path().c_str());
+  if (err < 0 || raw == nullptr) {
+    return make_error(ErrorCode::kUnsupported,
+                      std::string("this FFmpeg build cannot write ") + choice.muxer + " files");
+  }
+  muxer.reset(raw);
+  // Bit-exact: no random Ogg serial numbers, no version strings, so equal input gives equal bytes.
+  muxer->flags |= AVFMT_FLAG_BITEXACT;
+
+  codec.reset(avcodec_alloc_context3(encoder));
+  frame.reset(av_frame_alloc());
+  packet.reset(av_packet_alloc());
+  if (!codec || !frame || !packet) return make_error(ErrorCode::kInternal, "out of memory creating " + name);
+  codec->sample_fmt = choice.sample_format;
+  codec->sample_rate = output_rate_hz;
+  codec->time_base = AVRational{1, output_rate_hz};
+  av_channel_layout_default(&codec->ch_layout, options.channels);
+  codec->flags |= AV_CODEC_FLAG_BITEXACT;
+  if (choice.bits > 0) codec->bits_per_raw_sample = choice.bits;
+  if (options.format == OutputFormat::kVorbis && !options.bitrate_kbps) {
+    codec->flags |= AV_CODEC_FLAG_QSCALE;
+    codec->global_quality = 8 * FF_QP2LAMBDA;  // libvorbis VBR quality 8
+  } else if (options.bitrate_kbps || choice.default_kbps > 0) {
+    codec->bit_rate = static_cast<std::int64_t>(options.bitrate_kbps.value_or(choice.default_kbps)) * 1000;
+  }
+  if ((muxer->oformat->flags & AVFMT_GLOBALHEADER) != 0) codec->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+  err = avcodec_open2(codec.get(), encoder, nullptr);
+  if (err < 0) {
+    const std::string why = std::string("cannot open the ") + choice.encoder + " encoder (" +
+                            std::to_string(options.channels) + " ch, " + std::to_string(output_rate_hz) + " Hz" +
+                            (options.bitrate_kbps ? ", " + std::to_string(*options.bitrate_kbps) + " kbps" : "") +
+                            "): " + ffmpeg::av_error_string(err);
+    return make_error(options.bitrate_kbps ? ErrorCode::kInvalidArgument : ErrorCode::kInternal, why);
+  }
+
+  stream = avformat_new_stream(muxer.get(), nullptr);
+  if (stream == nullptr) return make_error(ErrorCode::kInternal, "out of memory creating " + name);
+  stream->time_base = codec->time_base;
+  err = avcodec_parameters_from_context(stream->codecpar, codec.get());
+  if (err < 0)
+    return make_error(ErrorCode::kInternal, "cannot configure the output stream: " + ffmpeg::av_error_string(err));
+
+  for (const auto& [key, value] : options.tags) {
+    av_dict_set(&muxer->metadata, key.c_str(), value.c_str(), 0);
+    // Ogg keeps comments per stream; the ogg/opus muxers read them from the stream.
+    if (options.format == OutputFormat::kVorbis || options.format == OutputFormat::kOpus) {
+      av_dict_set(&stream->metadata, key.c_str(), value.c_str(), 0);
+    }
+  }
+
+  err = avio_open(&muxer->pb, file->temp_path().c_str(), AVIO_FLAG_WRITE);
+  if (err < 0) return make_error(ErrorCode::kIoError, "cannot write " + name + ": " + ffmpeg::av_error_string(err));
+  AVDictionary* muxer_options = nullptr;
+  // AIFF's own text chunks hold only name/author/copyright/annotation; ID3 carries every tag.
+  if (options.format == OutputFormat::kAiff && !options.tags.empty())
+    av_dict_set(&muxer_options, "write_id3v2", "1", 0);
+  err = avformat_write_header(muxer.get(), &muxer_options);
+  av_dict_free(&muxer_options);
+  if (err < 0) return make_error(ErrorCode::kIoError, "cannot write " + name + ": " + ffmpeg::av_error_string(err));
+
+  const bool any_frame_size = codec->frame_size <= 0 || (encoder->capabilities & AV_CODEC_CAP_VARIABLE_FRAME_SIZE) != 0;
+  frame_frames = static_cast<std::size_t>(any_frame_size ? kPcmFrameFrames : codec->frame_size);
+  for (int c = 0; c < options.channels; ++c) fifo[static_cast<std::size_t>(c)].assign(frame_frames, 0.0F);
+
+  if (options.format == OutputFormat::kOpus) {
+    SwrContext* swr = nullptr;
+    err = swr_alloc_set_opts2(&swr, &codec->ch_layout, AV_SAMPLE_FMT_FLTP, output_rate_hz, &codec->ch_layout,
+                              AV_SAMPLE_FMT_FLTP, options.sample_rate_hz, 0, nullptr);
+    resampler.reset(swr);
+    if (err >= 0) err = swr_init(resampler.get());
+    if (err < 0)
+      return make_error(ErrorCode::kInternal, "cannot set up resampling to 48 kHz: " + ffmpeg::av_error_string(err));
+  }
+  dither = TpdfDither(options.dither_seed);
+  return {};
+}
+
+// Copies input into the fifo, encoding each time it holds a full codec frame.
+Status Encoder::Impl::append(const float* const* channels, std::size_t frames) {
+  std::size_t done = 0;
+  while (done < frames) {
+    const std::size_t take = std::min(frames - done, frame_frames - fifo_frames);
+    for (int c = 0; c < options.channels; ++c) {
+      std::copy_n(channels[c] + done, take, fifo[static_cast<std::size_t>(c)].data() + fifo_frames);
+    }
+    fifo_frames += take;
+    done += take;
+    if (fifo_frames == frame_frames) SPECTRUM_TRY(encode_fifo(frame_frames));
+  }
+  return {};
+}
+
+// Opus: through swr to 48 kHz (planar float), in bounded chunks; frames == 0 drains the resampler.
+Status Encoder::Impl::resample_and_append(const float* const* channels, std::size_t frames) {
+  std::size_t done = 0;
+  do {
+    const std::size_t take = std::min(frames - done, kResampleChunkFrames);
+    const int capacity = swr_get_out_samples(resampler.get(), static_cast<int>(take));
+    if (capacity < 0) return make_error(ErrorCode::kInternal, "resampling to 48 kHz failed");
+    std::array<std::uint8_t*, kMaxChannels> out{};
+    std::array<const std::uint8_t*, kMaxChannels> in{};
+    for (int c = 0; c < options.channels; ++c) {
+      auto& buffer = resampled[static_cast<std::size_t>(c)];
+      if (buffer.size() < static_cast<std::size_t>(capacity)) buffer.resize(static_cast<std::size_t>(capacity));
+      out[static_cast<std::size_t>(c)] = reinterpret_cast<std::uint8_t*>(buffer.data());
+      if (frames > 0) in[static_cast<std::size_t>(c)] = reinterpret_cast<const std::uint8_t*>(channels[c] + done);
+    }
+    const int produced =
+        swr_convert(resampler.get(), out.data(), capacity, frames > 0 ? in.data() : nullptr, static_cast<int>(take));
+    if (produced < 0)
+      return make_error(ErrorCode::kInternal, "resampling to 48 kHz failed: " + ffmpeg::av_error_string(produced));
+    std::array<const float*, kMaxChannels> planes{};
+    for (int c = 0; c < options.channels; ++c)
+      planes[static_cast<std::size_t>(c)] = resampled[static_cast<std::size_t>(c)].data();
+    SPECTRUM_TRY(append(planes.data(), static_cast<std::size_t>(produced)));
+    done += take;
+  } while (done < frames);
+  return {};
+}
+
+Status Encoder::Impl::encode_fifo(std::size_t frames) {
+  av_frame_unref(frame.get());
+  frame->nb_samples = static_cast<int>(frames);
+  frame->format = codec->sample_fmt;
+  frame->sample_rate = codec->sample_rate;
+  int err = av_channel_layout_copy(&frame->ch_layout, &codec->ch_layout);
+  if (err >= 0) err = av_frame_get_buffer(frame.get(), 0);
+  if (err < 0) return make_error(ErrorCode::kInternal, "out of memory encoding " + name);
+
+  const int channels = options.channels;
+  const auto ch = [&](int c) { return fifo[static_cast<std::size_t>(c)].data(); };
+  switch (codec->sample_fmt) {
+    case AV_SAMPLE_FMT_S16: {  // interleaved, dithered; one dither draw per sample in frame order
+      auto* out = reinterpret_cast<std::int16_t*>(frame->data[0]);
+      for (std::size_t i = 0; i < frames; ++i) {
+        for (int c = 0; c < channels; ++c) {
+          *out++ = static_cast<std::int16_t>(quantize_sample(ch(c)[i], 16, dither.next_lsb()));
+        }
+      }
+      break;
+    }
+    case AV_SAMPLE_FMT_S32: {  // 24-bit in the top bits of 32, as FFmpeg's s24 PCM and FLAC encoders take it
+      auto* out = reinterpret_cast<std::int32_t*>(frame->data[0]);
+      for (std::size_t i = 0; i < frames; ++i) {
+        for (int c = 0; c < channels; ++c) {
+          *out++ = static_cast<std::int32_t>(static_cast<std::uint32_t>(quantize_sample(ch(c)[i], 24, 0.0)) << 8);
+        }
+      }
+      break;
+    }
+    case AV_SAMPLE_FMT_FLT: {
+      auto* out = reinterpret_cast<float*>(frame->data[0]);
+      for (std::size_t i = 0; i < frames; ++i) {
+        for (int c = 0; c < channels; ++c) *out++ = ch(c)[i];
+      }
+      break;
+    }
+    case AV_SAMPLE_FMT_FLTP:
+      for (int c = 0; c < channels; ++c) std::memcpy(frame->extended_data[c], ch(c), frames * sizeof(float));
+      break;
+    default:
+      return make_error(ErrorCode::kInternal, "unexpected encoder sample format");
+  }
+  frame->pts = next_pts;
+  next_pts += static_cast<std::int64_t>(frames);
+  fifo_frames = 0;
+
+  err = avcodec_send_frame(codec.get(), frame.get());
+  if (err < 0)
+    return make_error(ErrorCode::kInternal,
+                      std::string("the ") + choice.encoder + " encoder failed: " + ffmpeg::av_error_string(err));
+  return drain_packets();
+}
+
+Status Encoder::Impl::drain_packets() {
+  while (true) {
+    int err = avcodec_receive_packet(codec.get(), packet.get());
+    if (err == AVERROR(EAGAIN) || err == AVERROR_EOF) return {};
+    if (err < 0)
+      return make_error(ErrorCode::kInternal,
+                        std::string("the ") + choice.encoder + " encoder failed: " + ffmpeg::av_error_string(err));
+    packet->stream_index = stream->index;
+    av_packet_rescale_ts(packet.get(), codec->time_base, stream->time_base);
+    err = av_interleaved_write_frame(muxer.get(), packet.get());  // takes the packet's reference
+    if (err < 0) return make_error(ErrorCode::kIoError, "cannot write " + name + ": " + ffmpeg::av_error_string(err));
+  }
+}
+
+Encoder::Encoder(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
+Encoder::~Encoder() = default;
+
+Expected<std::unique_ptr<Encoder>> Encoder::create(const std::filesystem::path& destination,
+                                                   const EncoderOptions& options) {
+  ffmpeg::configure_logging_once();
+  if (options.channels < 1 || options.channels > kMaxChannels) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "output must be mono or stereo (got " + std::to_string(options.channels) + " channels)");
+  }
+  if (options.sample_rate_hz < 8000 || options.sample_rate_hz > 192000) {
+    return make_error(ErrorCode::kInvalidArgument, "output sample rate must be 8000 to 192000 Hz (got " +
+                                                       std::to_string(options.sample_rate_hz) + ")");
+  }
+  if (options.bitrate_kbps && (*options.bitrate_kbps < 8 || *options.bitrate_kbps > 512)) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "bitrate must be 8 to 512 kbps (got " + std::to_string(*options.bitrate_kbps) + ")");
+  }
+  if (options.format == OutputFormat::kMp3 && options.bitrate_kbps && *options.bitrate_kbps > 320) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "MP3 bitrate must be at most 320 kbps (got " + std::to_string(*options.bitrate_kbps) + ")");
+  }
+  auto choice = choose_codec(options);
+  if (!choice) return std::move(choice).error();
+
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->choice = *choice;
+  impl->name = destination.filename().string();
+  if (Status opened = impl->open(destination); !opened) return impl->fail(std::move(opened).error());
+  return std::unique_ptr<Encoder>(new Encoder(std::move(impl)));
+}
+
+int Encoder::output_sample_rate_hz() const noexcept {
+  return impl_->output_rate_hz;
+}
+
+Status Encoder::write(const AudioBlock& block) {
+  Impl& e = *impl_;
+  if (e.failed || e.committed) {
+    return make_error(ErrorCode::kInternal, "Encoder::write after " + std::string(e.failed ? "an error" : "commit"));
+  }
+  if (block.num_channels() != e.options.channels) {
+    return e.fail(
+        make_error(ErrorCode::kInvalidArgument, "Encoder::write: block has " + std::to_string(block.num_channels()) +
+                                                    " channels, the output " + std::to_string(e.options.channels)));
+  }
+  std::array<const float*, kMaxChannels> planes{};
+  for (int c = 0; c < block.num_channels(); ++c) planes[static_cast<std::size_t>(c)] = block.channel(c);
+  Status status = e.resampler ? e.resample_and_append(planes.data(), block.num_frames())
+                              : e.append(planes.data(), block.num_frames());
+  if (!status) return e.fail(std::move(status).error());
+  return {};
+}
+
+Status Encoder::commit() {
+  Impl& e = *impl_;
+  if (e.failed || e.committed) {
+    return make_error(ErrorCode::kInternal, "Encoder::commit after " + std::string(e.failed ? "an error" : "commit"));
+  }
+  const auto finish = [&]() -> Status {
+    if (e.resampler) SPECTRUM_TRY(e.resample_and_append(nullptr, 0));
+    if (e.fifo_frames > 0) {
+      // Codecs without a short last frame get silence up to a full frame.
+      if ((e.codec->codec->capabilities & (AV_CODEC_CAP_SMALL_LAST_FRAME | AV_CODEC_CAP_VARIABLE_FRAME_SIZE)) == 0 &&
+          e.codec->frame_size > 0) {
+        for (int c = 0; c < e.options.channels; ++c) {
+          std::fill(e.fifo[static_cast<std::size_t>(c)].begin() + static_cast<std::ptrdiff_t>(e.fifo_frames),
+                    e.fifo[static_cast<std::size_t>(c)].end(), 0.0F);
+        }
+        e.fifo_frames = e.frame_frames;
+      }
+      SPECTRUM_TRY(e.encode_fifo(e.fifo_frames));
+    }
+    const int err = avcodec_send_frame(e.codec.get(), nullptr);
+    if (err < 0 && err != AVERROR_EOF) {
+      return make_error(ErrorCode::kInternal,
+                        std::string("the ") + e.choice.encoder + " encoder failed: " + ffmpeg::av_error_string(err));
+    }
+    SPECTRUM_TRY(e.drain_packets());
+    int written = av_write_trailer(e.muxer.get());
+    if (written >= 0) written = avio_closep(&e.muxer->pb);
+    if (written < 0)
+      return make_error(ErrorCode::kIoError, "cannot write " + e.name + ": " + ffmpeg::av_error_string(written));
+    e.muxer.reset();
+    return e.file->commit();
+  };
+  Status status = finish();
+  if (!status) return e.fail(std::move(status).error());
+  e.committed = true;
+  return {};
+}
+
+}  // namespace spectrum::audio

@@ -1,2 +1,0 @@
-// Replaced by the decoder and encoder.
-namespace spectrum::audio {}
