@@ -3,7 +3,8 @@
 // the plots; an API error shown as-is; the API-token flow. Screenshots go to SPECTRUM_WEB_ARTIFACT_DIR.
 //
 // Environment: SPECTRUM_CLI_PATH (the built spectrum-master, required), SPECTRUM_WEB_NODE_DIR (where setup.sh
-// installed node_modules; default: this folder), SPECTRUM_WEB_ARTIFACT_DIR (default: a temp folder).
+// installed node_modules; default: <repo>/build/tests/integration/web/node, setup.sh's default),
+// SPECTRUM_WEB_ARTIFACT_DIR (default: a temp folder).
 import assert from 'node:assert/strict';
 import {spawn, spawnSync} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
@@ -15,7 +16,8 @@ import {after, before, describe, it} from 'node:test';
 import {fileURLToPath} from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const requireFromNodeDir = createRequire(path.join(process.env.SPECTRUM_WEB_NODE_DIR || here, 'package.json'));
+const nodeDir = process.env.SPECTRUM_WEB_NODE_DIR || path.join(here, '../../../build/tests/integration/web/node');
+const requireFromNodeDir = createRequire(path.join(nodeDir, 'package.json'));
 const {chromium} = requireFromNodeDir('playwright-core');
 
 const CLI = process.env.SPECTRUM_CLI_PATH;
@@ -30,6 +32,7 @@ const CEILING_DBTP = -1;        // that preset's true-peak ceiling
 const LOUDNESS_TOLERANCE_LU = 0.2;
 const TRUE_PEAK_TOLERANCE_DB = 0.2;  // libebur128-style tolerance for a different true-peak meter (ffmpeg's)
 const SIGNAL_SECONDS = 20;
+const JOB_TIMEOUT_MS = 180000;       // generous: CTest runs other heavy suites on the same 2 cores
 const PLOT_WIDTH = 760 - 56 - 16;    // the plots' viewBox width minus plots.js's margins
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -102,6 +105,7 @@ async function startService(workDir, name, extraEnv = {}) {
 
 async function openPage(context, url) {
   const page = await context.newPage();
+  page.setDefaultTimeout(60000);
   page.errors = [];
   page.on('pageerror', (error) => page.errors.push(error.message));
   await page.goto(`${url}/`);
@@ -189,11 +193,11 @@ describe('the page served at / by spectrum-master serve', () => {
     assert.equal(await page.evaluate(() => document.querySelector('#upload-progress').value), 100);
     assert.equal((await page.textContent('#upload-percent')).trim(), '100 %');
 
-    const response = page.waitForResponse((r) => r.url().endsWith('/api/master-audio'));
+    const response = page.waitForResponse((r) => r.url().endsWith('/api/master-audio'), {timeout: JOB_TIMEOUT_MS});
     await page.click('#master-button');
     masterJson = await (await response).json();
     assert.equal(masterJson.success, true, JSON.stringify(masterJson));
-    await page.waitForSelector('#stages li[data-stage="load"][data-state="done"]', {timeout: 60000});
+    await page.waitForSelector('#stages li[data-stage="load"][data-state="done"]', {timeout: JOB_TIMEOUT_MS});
     const stageLog = await page.evaluate(() => window.stageLog);
     for (const stage of ['upload', 'analyse', 'master', 'encode', 'load']) {
       const active = stageLog.indexOf(`${stage}:active`);
@@ -371,10 +375,10 @@ describe('the page with SPECTRUM_BACKEND_API_TOKEN set', () => {
     await page.fill('#token-input', token);
     await page.click('#token-save');
     await page.waitForFunction(() => /uploaded/.test(document.querySelector('#upload-label').textContent));
-    const response = page.waitForResponse((r) => r.url().endsWith('/api/master-audio'));
+    const response = page.waitForResponse((r) => r.url().endsWith('/api/master-audio'), {timeout: JOB_TIMEOUT_MS});
     await page.click('#master-button');
     assert.equal((await response).status(), 200);
-    await page.waitForSelector('#result:not([hidden])');
+    await page.waitForSelector('#result:not([hidden])', {timeout: JOB_TIMEOUT_MS});
 
     assert.equal(authorizations[0], '');
     assert.ok(authorizations.length >= 3 && authorizations.slice(1).every((a) => a === `Bearer ${token}`),

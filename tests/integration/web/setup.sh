@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the browser test needs: Debian's chromium (the browser; never a downloaded one) and the npm
-# packages pinned in package-lock.json, into DIR (default: this folder), so the source tree can stay clean.
+# packages pinned in package-lock.json, into DIR, outside the source tree. The default DIR is where CTest's
+# web_browser test looks: ${SPECTRUM_BUILD_DIR:-<repo>/build}/tests/integration/web/node.
 # Usage: setup.sh [DIR]
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-target="${1:-$here}"
+repo="$(cd "$here/../../.." && pwd)"
+target="${1:-${SPECTRUM_BUILD_DIR:-$repo/build}/tests/integration/web/node}"
 
 if [[ ! -x /usr/bin/chromium ]]; then
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
