@@ -134,6 +134,8 @@ async function startUpload(file) {
   const serial = ++state.uploadSerial;
   state.file = file;
   state.upload = null;
+  player.stop();
+  $('#result').hidden = true;  // the previous result belongs to the previous file
   settingsForm.setInputFileName(file.name);
   updateMasterButton();
   setStages(['upload', ...SERVER_STAGES, 'load'], null);
