@@ -110,10 +110,22 @@ function putWithProgress(url, file, contentType, onProgress) {
   });
 }
 
+// getRandomValues, unlike randomUUID, also works on plain-http hosts other than localhost.
+function randomHex(bytes) {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+// Keeps the user's file name (so the download is "song_mastered.wav") inside a folder of its own, so two uploads
+// of "song.wav" never overwrite each other. Characters object names forbid become "_".
+export function objectNameFor(fileName) {
+  const safe = fileName.replace(/[\\/\u0000-\u001f\u007f]/g, '_').replace(/^\.+/, '').trim().slice(-200) || 'audio';
+  return `uploads/${randomHex(12)}/${safe}`;
+}
+
 // Uploads a File through the upload-URL flow. Resolves to the stored object's name and URL.
 export async function uploadFile(file, onProgress) {
   const contentType = file.type || 'application/octet-stream';
-  const ticket = await postJson('/api/upload-url', {fileName: file.name, contentType});
+  const ticket = await postJson('/api/upload-url', {fileName: objectNameFor(file.name), contentType});
   if (!ticket || typeof ticket.uploadUrl !== 'string' || typeof ticket.fileName !== 'string') {
     throw new ApiError('The service answered /api/upload-url without an uploadUrl and fileName', 500);
   }
