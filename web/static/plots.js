@@ -149,11 +149,22 @@ function alignedTarget(targetCurve, after) {
   const curve = (Array.isArray(targetCurve) ? targetCurve : [])
       .filter((b) => finite(b.frequencyHz) && b.frequencyHz > 0 && finite(b.gainDb))
       .map((b) => [b.frequencyHz, b.gainDb]);
-  if (curve.length === 0) return [];
-  const byHz = new Map(after.filter(Boolean).map(([hz, db]) => [Math.round(hz), db]));
-  const pairs = curve.filter(([hz]) => hz >= 40 && hz <= 16000 && byHz.has(Math.round(hz)));
-  if (pairs.length === 0) return [];
-  const offset = pairs.reduce((sum, [hz, db]) => sum + byHz.get(Math.round(hz)) - db, 0) / pairs.length;
+  const bands = after.filter(Boolean);
+  // The master's level at hz: the nearest band within a sixth of an octave, if any.
+  const levelAt = (hz) => {
+    let best = null;
+    for (const [bandHz, db] of bands) {
+      const distance = Math.abs(Math.log2(hz / bandHz));
+      if (distance <= 1 / 6 && (!best || distance < best.distance)) best = {distance, db};
+    }
+    return best ? best.db : null;
+  };
+  const offsets = curve.filter(([hz]) => hz >= 40 && hz <= 16000)
+      .map(([hz, db]) => [levelAt(hz), db])
+      .filter(([level]) => level !== null)
+      .map(([level, db]) => level - db);
+  if (offsets.length === 0) return [];
+  const offset = offsets.reduce((sum, v) => sum + v, 0) / offsets.length;
   return curve.map(([hz, db]) => [hz, db + offset]);
 }
 
