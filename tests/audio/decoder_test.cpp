@@ -353,3 +353,25 @@ TEST_F(DecoderTest, DecodesFilesMadeByTheFfmpegTool) {
 
 }  // namespace
 }  // namespace spectrum::audio
+
+namespace spectrum::audio {
+namespace {
+
+using namespace spectrum::audio::testing;
+
+class DecoderEdgeTest : public TempDirTest {};
+
+// A well-formed WAV with no samples opens as no audio at all: there is nothing to master.
+TEST_F(DecoderEdgeTest, ValidHeaderWithoutSamplesIsCorrupt) {
+  auto encoder = Encoder::create(dir_ / "none.wav", {.format = mastering::OutputFormat::kWav, .sample_rate_hz = 44100});
+  ASSERT_TRUE(encoder.ok());
+  ASSERT_TRUE((*encoder)->commit().ok());
+  ASSERT_TRUE(fs::exists(dir_ / "none.wav"));
+  auto decoder = Decoder::open(dir_ / "none.wav");
+  ASSERT_FALSE(decoder.ok());
+  EXPECT_EQ(decoder.error().code, ErrorCode::kCorruptInput);
+  EXPECT_EQ(decoder.error().message, "not a decodable audio file: none.wav (it contains no audio samples)");
+}
+
+}  // namespace
+}  // namespace spectrum::audio
