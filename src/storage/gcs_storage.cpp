@@ -200,7 +200,7 @@ class GcsStorage final : public Storage {
     return {};
   }
 
-  // Resumable upload: one session, chunks of upload_chunk_bytes. After a failed chunk the session is asked
+  // Resumable upload: one session, the rest of the file per PUT (or chunks). After a failed PUT the session is asked
   // how much it holds and the upload resumes from there; if even that fails, the error goes to the retry
   // decorator, which starts a new session.
   Status upload_resumable(const std::filesystem::path& source, std::uint64_t size_bytes, std::string_view name,
@@ -223,7 +223,9 @@ class GcsStorage final : public Storage {
     std::uint64_t offset = 0;
     int resumes_left = options_.retry.max_attempts;
     while (true) {
-      const std::uint64_t length = std::min(options_.upload_chunk_bytes, size_bytes - offset);
+      const std::uint64_t remaining = size_bytes - offset;
+      const std::uint64_t length =
+          options_.upload_chunk_bytes == 0 ? remaining : std::min(options_.upload_chunk_bytes, remaining);
       HttpRequest chunk;
       chunk.method = "PUT";
       chunk.url = session_url;
@@ -290,7 +292,8 @@ void override_from_environment(const char* name, T& target) {
 GcsOptions gcs_options_from_environment() {
   GcsOptions options;
   options.bucket = environment("GOOGLE_CLOUD_BUCKET_NAME");
-  options.project_id = environment("GOOGLE_CLOUD_PROJECT");
+  options.project_id = environment("GOOGLE_CLOUD_PROJECT_ID");  // the server's name for it
+  if (options.project_id.empty()) options.project_id = environment("GOOGLE_CLOUD_PROJECT");
   options.credentials_json = environment("GOOGLE_APPLICATION_CREDENTIALS_JSON");
   options.credentials_path = environment("GOOGLE_APPLICATION_CREDENTIALS");
   options.emulator_host = environment("STORAGE_EMULATOR_HOST");
@@ -304,8 +307,9 @@ GcsOptions gcs_options_from_environment() {
 
 Expected<std::unique_ptr<Storage>> make_gcs_storage(const GcsOptions& options) {
   if (options.bucket.empty()) return make_error(ErrorCode::kInvalidArgument, "GCS storage needs a bucket name");
-  if (options.upload_chunk_bytes == 0 || options.upload_chunk_bytes % kChunkGranularityBytes != 0) {
-    return make_error(ErrorCode::kInvalidArgument, "upload chunk size must be a positive multiple of 256 KiB");
+  if (options.upload_chunk_bytes % kChunkGranularityBytes != 0) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "upload chunk size must be 0 (one request) or a multiple of 256 KiB");
   }
   if (options.retry.max_attempts < 1) return make_error(ErrorCode::kInvalidArgument, "retry attempts must be >= 1");
   auto credentials = resolve_credentials(options.credentials_json, options.credentials_path);

@@ -13,8 +13,9 @@
 namespace spectrum::storage {
 
 struct GcsOptions {
-  std::string project_id;        // GOOGLE_CLOUD_PROJECT; informational (object calls need only the bucket)
-  std::string bucket;            // GOOGLE_CLOUD_BUCKET_NAME
+  std::string project_id;  // GOOGLE_CLOUD_PROJECT_ID (or GOOGLE_CLOUD_PROJECT); informational (object calls need only
+                           // the bucket)
+  std::string bucket;      // GOOGLE_CLOUD_BUCKET_NAME
   std::string credentials_json;  // GOOGLE_APPLICATION_CREDENTIALS_JSON: the key's JSON text (first choice)
   std::string credentials_path;  // GOOGLE_APPLICATION_CREDENTIALS: a key file (second choice)
   // STORAGE_EMULATOR_HOST ("host:port" or "http://host:port"): requests go there with no access token;
@@ -28,10 +29,12 @@ struct GcsOptions {
   // Retry policy for every storage call and every token fetch
   // (SPECTRUM_GCS_RETRY_MAX_ATTEMPTS, SPECTRUM_GCS_RETRY_MAX_TOTAL_MS).
   RetryPolicy retry;
-  // Files at or above this size go up as resumable uploads, in chunks of `upload_chunk_bytes`
-  // (a multiple of 256 KiB, as GCS requires).
+  // Files at or above this size go up as resumable uploads. By default the whole file streams in one PUT
+  // (Google's advice when the source is a file), and after a failure the upload resumes from the offset
+  // the session reports. A non-zero `upload_chunk_bytes` (a multiple of 256 KiB, as GCS requires) sends
+  // chunks instead, e.g. behind a proxy that limits request sizes.
   std::uint64_t resumable_threshold_bytes = 8u << 20;
-  std::uint64_t upload_chunk_bytes = 8u << 20;
+  std::uint64_t upload_chunk_bytes = 0;
 };
 
 // Reads the variables named above. Never fails: validation happens in make_gcs_storage.
@@ -39,7 +42,8 @@ GcsOptions gcs_options_from_environment();
 
 // The GCS backend wrapped in the retry decorator: the stack the service uses. Resolves credentials
 // (JSON text, then key file, then the metadata server) without touching the network.
-// kInvalidArgument: no bucket, an unreadable key, a bad chunk size. kNotFound: the key file is absent.
+// kInvalidArgument: no bucket, an unreadable key, a chunk size that is not a multiple of 256 KiB. kNotFound: the key
+// file is absent.
 Expected<std::unique_ptr<Storage>> make_gcs_storage(const GcsOptions& options);
 
 }  // namespace spectrum::storage
