@@ -35,7 +35,7 @@ struct StreamInfo {
 
 class Decoder {
  public:
-  // Opens the file and decodes its first frame, so that an Decoder that opened can deliver audio.
+  // Opens the file and decodes its first frame, so a Decoder that opened can deliver audio.
   // Errors (messages name the file by its file name only, never its directory):
   //   kNotFound      the file does not exist
   //   kCorruptInput  "not a decodable audio file: ..." (empty, truncated, corrupt, not audio, no audio stream)
