@@ -100,7 +100,17 @@ AudioBuffer music_like(const MusicLikeOptions& o) {
   // A-minor-ish progression (Am F C G), root and chord tones in Hz.
   const double roots[4] = {110.0, 87.31, 130.81, 98.0};
   const double chord_ratios[3] = {1.0, 1.1892, 1.4983};  // root, minor third, fifth (approximately)
-  const double beat_s = 0.5;                             // 120 bpm
+  // Harmonic amplitudes 1/h with the tilt, per chord, voice and harmonic (computed once).
+  double harmonic_gain[4][3][7] = {};
+  for (int ch = 0; ch < 4; ++ch) {
+    for (int v = 0; v < 3; ++v) {
+      for (int h = 1; h <= 6; ++h) {
+        const double f = 2.0 * roots[ch] * chord_ratios[v] * h;
+        harmonic_gain[ch][v][h] = tilt_gain(f, o.tilt_db_per_octave) / h;
+      }
+    }
+  }
+  const double beat_s = 0.5;  // 120 bpm
   const double bar_s = 4 * beat_s;
 
   // Per-channel detail: independent noise, and a tonal phase offset that shrinks as correlation rises.
@@ -140,19 +150,32 @@ AudioBuffer music_like(const MusicLikeOptions& o) {
     const double bass =
         0.5 * bass_gain * bass_env * (std::sin(kTwoPi * bass_f * t) + 0.3 * std::sin(kTwoPi * 2.0 * bass_f * t));
 
-    for (int c = 0; c < channels; ++c) {
-      // Chords: three voices, six harmonics each (1/h, tilted), slightly detuned and phase-shifted on the right.
-      const double detune = (c == 1) ? side * 0.7 : 0.0;
-      double pad = 0.0;
-      for (double ratio : chord_ratios) {
-        const double f0 = 2.0 * roots[chord] * ratio + detune;
-        for (int h = 1; h <= 6; ++h) {
-          const double f = f0 * h;
-          if (f >= 0.45 * fs) break;
-          pad += tilt_gain(f, o.tilt_db_per_octave) / h * std::sin(kTwoPi * f * t + (c == 1 ? side * h : 0.0));
-        }
+    // Chords: three voices, six harmonics each (1/h, tilted). sin(h theta) and cos(h theta) come from the
+    // Chebyshev recurrence; the right channel mixes in the cosine set, which is uncorrelated with the sine set,
+    // so the pad's L/R correlation is stereo_correlation.
+    double pad_sin = 0.0;
+    double pad_cos = 0.0;
+    for (int v = 0; v < 3; ++v) {
+      const double f0 = 2.0 * roots[chord] * chord_ratios[v];
+      const double theta = kTwoPi * f0 * t;
+      const double s1 = std::sin(theta);
+      const double c1 = std::cos(theta);
+      double s_prev = 0.0, c_prev = 1.0, s_h = s1, c_h = c1;
+      for (int h = 1; h <= 6 && f0 * h < 0.45 * fs; ++h) {
+        const double a = harmonic_gain[chord][v][h];
+        pad_sin += a * s_h;
+        pad_cos += a * c_h;
+        const double s_next = 2.0 * c1 * s_h - s_prev;
+        const double c_next = 2.0 * c1 * c_h - c_prev;
+        s_prev = s_h;
+        c_prev = c_h;
+        s_h = s_next;
+        c_h = c_next;
       }
-      pad *= 0.12;
+    }
+
+    for (int c = 0; c < channels; ++c) {
+      const double pad = 0.12 * (c == 0 ? pad_sin : rho * pad_sin + side * pad_cos);
 
       // Hi-hats on every eighth: 40 ms noise bursts, common part plus per-channel part.
       const double hat_env = std::exp(-eighth_t / 0.04);

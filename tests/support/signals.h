@@ -19,17 +19,20 @@ AudioBuffer white_noise(double sample_rate_hz, double seconds, double rms_dbfs, 
 AudioBuffer pink_noise(double sample_rate_hz, double seconds, double rms_dbfs, int channels, std::uint32_t seed);
 
 // A stand-in for a mixed song: chords with harmonics, a bass line, a kick on every beat, a snare on 2 and 4,
-// hi-hats, under a phrase envelope that changes level every 4 s.
+// hi-hats, under a phrase envelope that changes level every 4 s. Typical readings (20 s, 48 kHz): defaults
+// -18 LUFS, LRA ~5, sample peak ~-1..+2 dBFS (float, unclipped); loudness -35 with dynamics 20 and transients
+// +12 dB: LRA ~17; loudness -4 clipped at 0 dBFS: ~-5.5 LUFS, true peak ~+5 dBTP; L/R correlation 0.82 (0.2)
+// to 0.995 (0.98).
 struct MusicLikeOptions {
   double sample_rate_hz = 48000.0;
   int channels = 2;
   double seconds = 20.0;
   double loudness_lufs = -18.0;     // integrated loudness set by LoudnessMeter, before clipping
   double dynamics_db = 6.0;         // phrase levels drawn uniformly in [-dynamics_db, 0] dB
-  double transient_db = 6.0;        // kick/snare level relative to the default mix
+  double transient_db = 0.0;        // kick/snare level relative to the default mix
   double tilt_db_per_octave = 0.0;  // >0 brighter, <0 darker (harmonics and noise, pivot 1 kHz)
   double bass_db = 0.0;             // bass line and kick body level relative to the default mix
-  double stereo_correlation = 0.6;  // 1 = identical channels (mono in stereo), 0 = unrelated detail
+  double stereo_correlation = 0.6;  // L/R correlation of chords, hats, snare; bass, kick centred
   double clip_ceiling_dbfs = 99.0;  // hard clip after the loudness is set (>= 0 dBFS to hit the tops)
   std::uint32_t seed = 1;
 };
