@@ -1,12 +1,9 @@
 // ITU-R BS.1770-4 K-weighting: a high shelf (+4 dB above ~1.7 kHz) followed by the RLB high-pass (~38 Hz).
 #pragma once
 
-namespace spectrum::dsp {
+#include "dsp/biquad.h"  // BiquadCoefficients
 
-// One biquad section, a0 normalised to 1: y = b0 x + b1 x1 + b2 x2 - a1 y1 - a2 y2.
-struct BiquadCoefficients {
-  double b0 = 1.0, b1 = 0.0, b2 = 0.0, a1 = 0.0, a2 = 0.0;
-};
+namespace spectrum::dsp {
 
 struct KWeightingCoefficients {
   BiquadCoefficients shelf;
