@@ -13,17 +13,11 @@ std::size_t power_of_two_at_least(std::size_t n) {
   return std::bit_ceil(std::max<std::size_t>(n, 2));
 }
 
-// log2 of a gain in (0, 1], accurate to ~2e-5: exponent from the float bits, and the atanh series
-// of the mantissa in [1, 2) to the 7th power. Only for statistics.
-double fast_log2(double gain) noexcept {
-  const auto bits = std::bit_cast<std::uint32_t>(static_cast<float>(gain));
-  const int exponent = static_cast<int>((bits >> 23) & 0xFFU) - 127;
-  const auto mantissa = static_cast<double>(std::bit_cast<float>((bits & 0x7FFFFFU) | 0x3F800000U));
-  const double t = (mantissa - 1.0) / (mantissa + 1.0);
-  const double t2 = t * t;
-  constexpr double kTwoOverLn2 = 2.8853900817779268;
-  return static_cast<double>(exponent) + kTwoOverLn2 * t * (1.0 + t2 * (1.0 / 3.0 + t2 * (0.2 + t2 / 7.0)));
-}
+// The mean reduction in dB is a mean of logarithms, i.e. the log of a product: gains are multiplied
+// per frame and the product's log2 taken every kProductFrames frames (a gain of 1e-9 per frame for
+// 32 frames is still 1e-288, inside double's range), so no frame pays for a logarithm.
+constexpr int kProductFrames = 32;
+constexpr double kDbPerLog2 = 6.0205999132796239;  // 20 log10(2)
 
 }  // namespace
 
@@ -38,7 +32,6 @@ void Limiter::prepare(const ProcessSpec& spec) {
   const std::size_t delay_size = power_of_two_at_least(static_cast<std::size_t>(latency_frames()) + 1);
   delay_mask_ = delay_size - 1;
   const std::size_t hold_size = power_of_two_at_least(lookahead + 2 * kGuardFrames);
-  hold_mask_ = hold_size - 1;
   for (int c = 0; c < kMaxChannels; ++c) {
     const bool used = c < num_channels_;
     delay_[static_cast<std::size_t>(c)].assign(used ? delay_size : 0, 0.0F);
@@ -47,7 +40,14 @@ void Limiter::prepare(const ProcessSpec& spec) {
   hold_values_.assign(hold_size, 1.0);
   hold_frames_.assign(hold_size, 0);
   average_ring_.assign(lookahead, 0);
-  average_scale_ = 1.0 / (static_cast<double>(lookahead) * kGainOne);
+  path_.hold_values = hold_values_.data();
+  path_.hold_frames = hold_frames_.data();
+  path_.hold_mask = hold_size - 1;
+  path_.hold_length = lookahead + 2 * kGuardFrames;
+  path_.average_ring = average_ring_.data();
+  path_.average_length = lookahead;
+  path_.average_full = static_cast<std::int64_t>(kGainOne) * static_cast<std::int64_t>(lookahead);
+  path_.average_scale = 1.0 / (static_cast<double>(lookahead) * kGainOne);
   set_parameters(parameters_);
   reset();
 }
@@ -57,22 +57,23 @@ void Limiter::set_parameters(const LimiterParameters& parameters) noexcept {
   ceiling_ = std::pow(10.0, parameters_.ceiling_dbtp / 20.0);
   ceiling_target_ = std::pow(10.0, (parameters_.ceiling_dbtp - kCeilingMarginDb) / 20.0);
   const double release_frames = std::max(parameters_.release_ms, 1.0) * 1e-3 * sample_rate_hz_;
-  release_coefficient_ = 1.0 - std::exp(-1.0 / release_frames);
+  path_.release_coefficient = 1.0 - std::exp(-1.0 / release_frames);
 }
 
 void Limiter::reset() noexcept {
   for (auto& detector : detectors_) detector.reset();
   for (auto& line : delay_) std::fill(line.begin(), line.end(), 0.0F);
   write_ = 0;
-  hold_head_ = hold_tail_ = 0;
-  frame_ = 0;
-  released_ = 1.0;
-  const auto unity = static_cast<std::int64_t>(kGainOne);
-  std::fill(average_ring_.begin(), average_ring_.end(), unity);
-  average_sum_ = unity * static_cast<std::int64_t>(average_ring_.size());
-  average_pos_ = 0;
+  path_.hold_head = path_.hold_tail = 0;
+  path_.frame = 0;
+  path_.released = 1.0;
+  std::fill(average_ring_.begin(), average_ring_.end(), static_cast<std::int64_t>(kGainOne));
+  path_.average_sum = path_.average_full;
+  path_.average_pos = 0;
   min_gain_ = 1.0;
-  reduction_sum_db_ = 0.0;
+  gain_product_ = 1.0;
+  product_frames_ = 0;
+  reduction_log2_sum_ = 0.0;
   frames_processed_ = 0;
 }
 
@@ -81,35 +82,35 @@ double Limiter::max_gain_reduction_db() const noexcept {
 }
 
 double Limiter::mean_gain_reduction_db() const noexcept {
-  return frames_processed_ == 0 ? 0.0 : reduction_sum_db_ / static_cast<double>(frames_processed_);
+  if (frames_processed_ == 0) return 0.0;
+  const double log2_sum = reduction_log2_sum_ + std::log2(gain_product_);
+  return -kDbPerLog2 * log2_sum / static_cast<double>(frames_processed_);
 }
 
-double Limiter::next_gain(double required_gain) noexcept {
+inline double Limiter::GainPath::next(double required_gain) noexcept {
   // Sliding minimum over the last W + 2G frames.
-  const std::uint64_t hold_frames = static_cast<std::uint64_t>(lookahead_frames_ + 2 * kGuardFrames);
-  while (hold_tail_ > hold_head_ && hold_values_[(hold_tail_ - 1) & hold_mask_] >= required_gain) --hold_tail_;
-  hold_values_[hold_tail_ & hold_mask_] = required_gain;
-  hold_frames_[hold_tail_ & hold_mask_] = frame_;
-  ++hold_tail_;
-  if (hold_frames_[hold_head_ & hold_mask_] + hold_frames <= frame_) ++hold_head_;
-  const double held = hold_values_[hold_head_ & hold_mask_];
-  ++frame_;
+  while (hold_tail > hold_head && hold_values[(hold_tail - 1) & hold_mask] >= required_gain) --hold_tail;
+  hold_values[hold_tail & hold_mask] = required_gain;
+  hold_frames[hold_tail & hold_mask] = frame;
+  ++hold_tail;
+  if (hold_frames[hold_head & hold_mask] + hold_length <= frame) ++hold_head;
+  const double held = hold_values[hold_head & hold_mask];
+  ++frame;
 
   // Instant fall, exponential rise, never above the held value.
-  if (held <= released_) {
-    released_ = held;
+  if (held <= released) {
+    released = held;
   } else {
-    released_ += (held - released_) * release_coefficient_;
-    if (released_ > 1.0 - 1e-9) released_ = std::min(held, 1.0);  // settle exactly, not asymptotically
+    released += (held - released) * release_coefficient;
+    if (released > 1.0 - 1e-9) released = std::min(held, 1.0);  // settle exactly, not asymptotically
   }
 
-  // Moving average over W frames; floor() in the fixed point keeps it on the safe side.
-  const auto fixed = static_cast<std::int64_t>(released_ * kGainOne);
-  average_sum_ += fixed - average_ring_[average_pos_];
-  average_ring_[average_pos_] = fixed;
-  if (++average_pos_ == average_ring_.size()) average_pos_ = 0;
-  const auto full = static_cast<std::int64_t>(kGainOne) * static_cast<std::int64_t>(average_ring_.size());
-  return average_sum_ == full ? 1.0 : static_cast<double>(average_sum_) * average_scale_;
+  // Moving average over W frames; truncation in the fixed point keeps it on the safe side.
+  const auto fixed = static_cast<std::int64_t>(released * kGainOne);
+  average_sum += fixed - average_ring[average_pos];
+  average_ring[average_pos] = fixed;
+  if (++average_pos == average_length) average_pos = 0;
+  return average_sum == average_full ? 1.0 : static_cast<double>(average_sum) * average_scale;
 }
 
 template <int kChannels>
@@ -117,6 +118,10 @@ void Limiter::process_frames(AudioBlock block) noexcept {
   const auto detector_latency = static_cast<std::size_t>(detector_latency_frames_);
   const auto latency = static_cast<std::size_t>(latency_frames());
   const auto ceiling = static_cast<float>(ceiling_);
+  GainPath path = path_;
+  double min_gain = min_gain_;
+  double product = gain_product_;
+  int product_frames = product_frames_;
   for (std::size_t pos = 0; pos < block.num_frames(); pos += kChunkFrames) {
     const std::size_t n = std::min(kChunkFrames, block.num_frames() - pos);
     for (int c = 0; c < kChannels; ++c) {
@@ -131,19 +136,26 @@ void Limiter::process_frames(AudioBlock block) noexcept {
         const float sample = std::abs(delay_[ch][(write_ - detector_latency) & delay_mask_]);
         peak = std::max(peak, static_cast<double>(std::max(peaks_[ch][i], sample)));
       }
-      const double gain = next_gain(peak > ceiling_target_ ? ceiling_target_ / peak : 1.0);
+      const double gain = path.next(peak > ceiling_target_ ? ceiling_target_ / peak : 1.0);
       for (int c = 0; c < kChannels; ++c) {
         const auto ch = static_cast<std::size_t>(c);
         const double delayed = static_cast<double>(delay_[ch][(write_ - latency) & delay_mask_]);
         block.channel(c)[pos + i] = std::clamp(static_cast<float>(delayed * gain), -ceiling, ceiling);
       }
       write_ = (write_ + 1) & delay_mask_;
-      if (gain < 1.0) {
-        min_gain_ = std::min(min_gain_, gain);
-        reduction_sum_db_ -= 6.0205999132796239 * fast_log2(gain);  // 20 log10(2) per octave
+      min_gain = std::min(min_gain, gain);
+      product *= gain;
+      if (++product_frames == kProductFrames) {
+        reduction_log2_sum_ += std::log2(product);
+        product = 1.0;
+        product_frames = 0;
       }
     }
   }
+  path_ = path;
+  min_gain_ = min_gain;
+  gain_product_ = product;
+  product_frames_ = product_frames;
   frames_processed_ += block.num_frames();
 }
 

@@ -54,8 +54,7 @@ class Limiter {
   }
   [[nodiscard]] int lookahead_frames() const noexcept { return lookahead_frames_; }
 
-  // Over everything processed since prepare()/reset(), dB, positive. The mean is over all frames,
-  // with a log2 approximation accurate to ~1e-4 dB.
+  // Over everything processed since prepare()/reset(), dB, positive; the mean is over all frames.
   [[nodiscard]] double max_gain_reduction_db() const noexcept;
   [[nodiscard]] double mean_gain_reduction_db() const noexcept;
 
@@ -65,7 +64,6 @@ class Limiter {
 
   template <int kChannels>
   void process_frames(AudioBlock block) noexcept;
-  [[nodiscard]] double next_gain(double required_gain) noexcept;
 
   LimiterParameters parameters_;
   double sample_rate_hz_ = 48000.0;
@@ -74,7 +72,6 @@ class Limiter {
   int detector_latency_frames_ = 0;
   double ceiling_ = 1.0;         // linear, for the clamp
   double ceiling_target_ = 1.0;  // linear, what the gain aims at
-  double release_coefficient_ = 0.0;
 
   std::array<TruePeakDetector, kMaxChannels> detectors_;
   std::array<std::vector<float>, kMaxChannels> peaks_;  // detector output for one chunk
@@ -84,23 +81,38 @@ class Limiter {
   std::size_t delay_mask_ = 0;
   std::size_t write_ = 0;
 
-  // Sliding minimum: ring of (frame, value) with values increasing from head to tail.
+  // The gain path's state, copied into a local for each block so its recursions stay in registers
+  // (as members they went through memory every frame). The rings are owned by the vectors below.
+  struct GainPath {
+    // Sliding minimum: ring of (frame, value) with values increasing from head to tail.
+    double* hold_values = nullptr;
+    std::uint64_t* hold_frames = nullptr;
+    std::uint64_t hold_mask = 0;
+    std::uint64_t hold_length = 0;  // W + 2G
+    std::uint64_t hold_head = 0;
+    std::uint64_t hold_tail = 0;
+    std::uint64_t frame = 0;
+    double release_coefficient = 0.0;
+    double released = 1.0;
+    // Moving average in 2^30 fixed point: exact sums, so a run of unity gains averages to exactly 1.
+    std::int64_t* average_ring = nullptr;
+    std::size_t average_length = 0;  // W
+    std::size_t average_pos = 0;
+    std::int64_t average_sum = 0;
+    std::int64_t average_full = 0;  // W * 2^30
+    double average_scale = 0.0;     // 1 / (W * 2^30)
+
+    inline double next(double required_gain) noexcept;
+  };
+  GainPath path_;
   std::vector<double> hold_values_;
   std::vector<std::uint64_t> hold_frames_;
-  std::size_t hold_mask_ = 0;
-  std::uint64_t hold_head_ = 0;
-  std::uint64_t hold_tail_ = 0;
-  std::uint64_t frame_ = 0;
-
-  double released_ = 1.0;
-  // Moving average in 2^30 fixed point: exact sums, so a run of unity gains averages to exactly 1.
   std::vector<std::int64_t> average_ring_;
-  std::size_t average_pos_ = 0;
-  std::int64_t average_sum_ = 0;
-  double average_scale_ = 0.0;  // 1 / (W * 2^30)
 
   double min_gain_ = 1.0;
-  double reduction_sum_db_ = 0.0;
+  double gain_product_ = 1.0;  // product of the gains since the last fold into the sum below
+  int product_frames_ = 0;
+  double reduction_log2_sum_ = 0.0;
   std::uint64_t frames_processed_ = 0;
 };
 
