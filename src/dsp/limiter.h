@@ -11,8 +11,10 @@
 namespace spectrum::dsp {
 
 struct LimiterParameters {
-  double ceiling_dbtp = -1.0;  // sample peaks never exceed it; true peaks at most ~0.05 dB above
-  double release_ms = 100.0;   // time constant of the exponential recovery
+  // Sample peaks never exceed it; BS.1770 (4x) true peaks exceed it by < 0.05 dB. An ideal
+  // reconstruction reads up to ~0.35 dB more for content near fs/3 (the 4x points straddle the peak).
+  double ceiling_dbtp = -1.0;
+  double release_ms = 100.0;  // time constant of the exponential recovery
 };
 
 // Per frame:
