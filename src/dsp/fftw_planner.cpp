@@ -4,11 +4,6 @@
 
 namespace spectrum::dsp {
 
-std::mutex& fftw_planner_mutex() noexcept {
-  static std::mutex mutex;
-  return mutex;
-}
-
 RealFft::~RealFft() {
   release();
 }

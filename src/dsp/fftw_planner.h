@@ -1,15 +1,14 @@
-// FFTW plan creation and destruction are not thread-safe; every plan in the process is made and
-// destroyed under this one mutex. Executing a plan with the new-array functions needs no lock.
+// A real FFT whose plans are made and destroyed under the project's one FFTW planner mutex
+// (dsp/fftw_lock.h); executing a plan needs no lock.
 #pragma once
 
 #include <cstddef>
-#include <mutex>
 
 #include <fftw3.h>
 
-namespace spectrum::dsp {
+#include "dsp/fftw_lock.h"
 
-std::mutex& fftw_planner_mutex() noexcept;
+namespace spectrum::dsp {
 
 // A real FFT of one size with its own aligned scratch: r2c forward and c2r inverse (unnormalised,
 // so inverse(forward(x)) = size * x). Plans are made once in prepare(); execution is lock-free.
