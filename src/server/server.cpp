@@ -108,6 +108,7 @@ class HttpService::Impl {
         admission_(config_.max_jobs, config_.max_queue) {
     const auto threads = static_cast<std::size_t>(config_.http_threads);
     server_.new_task_queue = [threads] { return new BoundedTaskQueue(threads, threads * 4); };
+    server_.set_tcp_nodelay(true);  // small JSON answers must not wait for delayed ACKs
     server_.set_keep_alive_max_count(100);
     server_.set_keep_alive_timeout(2);
     server_.set_read_timeout(30);
