@@ -66,12 +66,27 @@ def dependency_closure(packages):
     return names
 
 
-def owning_package(library_path, soname):
-    for candidate in (library_path, "*/" + soname):
-        result = run(["dpkg", "-S", candidate])
-        if result.returncode == 0 and result.stdout:
-            return result.stdout.splitlines()[0].split(":")[0]
-    return None
+def usrmerge_aliases(path):
+    """/lib/x.so and /usr/lib/x.so are one file on Debian 12; dpkg knows it under one of the two names."""
+    if path.startswith("/usr/"):
+        return [path, path[len("/usr"):]]
+    return [path, "/usr" + path]
+
+
+def owning_packages(paths):
+    """{path: package} from one dpkg -S call over every path and its usrmerge alias."""
+    queries = sorted({alias for path in paths for alias in usrmerge_aliases(path)})
+    found = {}
+    for line in run(["dpkg", "-S"] + queries).stdout.splitlines():
+        package, _, owned = line.partition(": ")
+        found[owned.strip()] = package.split(":")[0]
+    owners = {}
+    for path in paths:
+        for alias in usrmerge_aliases(path):
+            if alias in found:
+                owners[path] = found[alias]
+                break
+    return owners
 
 
 def main():
@@ -99,7 +114,7 @@ def main():
     ldd = run(["ldd", binary])
     if ldd.returncode != 0:
         failures.append(f"ldd {binary} failed: {ldd.stderr.strip()}")
-    libraries = 0
+    libraries = {}
     for line in ldd.stdout.splitlines():
         match = re.match(r"\s*(\S+)\s+=>\s+(\S+)", line)
         if not match:
@@ -108,14 +123,16 @@ def main():
         if path == "not":
             failures.append(f"{soname} is not found even on the build machine")
             continue
-        libraries += 1
-        package = owning_package(path, soname)
+        libraries[path] = soname
+    owners = owning_packages(sorted(libraries)) if libraries else {}
+    for path, soname in sorted(libraries.items()):
+        package = owners.get(path)
         if package is None:
             failures.append(f"{soname} ({path}) belongs to no Debian package")
         elif package not in provided:
             failures.append(f"{soname} comes from {package}, which the runtime stage does not install")
-    print(f"ldd: {libraries} shared libraries, each mapped to a package the runtime stage carries")
-    if libraries == 0:
+    print(f"ldd: {len(libraries)} shared libraries, each mapped to a package the runtime stage carries")
+    if not libraries:
         failures.append("ldd reported no shared libraries; is the binary dynamically linked?")
 
     # 3. runtime stage shape

@@ -80,7 +80,7 @@ class GcsServiceTest : public ::testing::Test {
 };
 
 TEST_F(GcsServiceTest, MastersAnObjectFromTheBucketAndSurvivesTheEmulatorStopping) {
-  // Input: 12 s of stereo pink noise at about -30 LUFS, far from the target.
+  // Input: 12 s of stereo pink noise at about -41 LUFS, far from the target.
   const auto input = temp_.path() / "input.wav";
   const auto [made, made_output] =
       run("ffmpeg -hide_banner -loglevel error -f lavfi -i 'anoisesrc=color=pink:duration=12:amplitude=0.05:seed=7' "
