@@ -93,10 +93,14 @@ function lineChart(svg, {xDomain, yDomain, xLog = false, xTicks, yTicks, xFormat
   return drawn;
 }
 
+// Point i of shortTermLufs is the 3 s window ending at 3 s + i * hop (the loudness meter's convention). It is
+// drawn at the window's centre, so a quiet passage shows up where it is in the music.
+const SHORT_TERM_WINDOW_S = 3;
+
 function timeSeries(plot) {
   const hop = plot && finite(plot.shortTermHopSeconds) ? plot.shortTermHopSeconds : 0;
   const values = plot && Array.isArray(plot.shortTermLufs) ? plot.shortTermLufs : [];
-  return values.map((v, i) => (finite(v) ? [i * hop, v] : null));
+  return values.map((v, i) => (finite(v) ? [SHORT_TERM_WINDOW_S / 2 + i * hop, v] : null));
 }
 
 function timeTicks(durationS) {

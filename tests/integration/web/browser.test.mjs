@@ -43,8 +43,9 @@ function run(command, args) {
   return result;
 }
 
-// A 20 s stereo test track around -25 LUFS: decorrelated pink noise plus two tones, faded in over 2 s so the
-// loudness plot has a shape, and steady afterwards so A/B level comparisons do not depend on timing.
+// A 20 s stereo test track around -25 LUFS: decorrelated pink noise plus two tones, faded in over 2 s and 9 dB
+// quieter from 15 s to 18 s so the loudness plot has a shape, and steady from 2 s to 15 s, where the A/B level
+// comparisons play, so they do not depend on timing.
 function makeTestTrack(file) {
   const noise = (seed) => `anoisesrc=color=pink:amplitude=0.2:duration=${SIGNAL_SECONDS}:sample_rate=48000:seed=${seed}`;
   const tone = (hz) => `sine=frequency=${hz}:duration=${SIGNAL_SECONDS}:sample_rate=48000`;
@@ -52,7 +53,8 @@ function makeTestTrack(file) {
                  '-f', 'lavfi', '-i', tone(110), '-f', 'lavfi', '-i', tone(1760), '-filter_complex',
                  '[2]volume=0.17[low];[3]volume=0.034[high];[low][high]amix=inputs=2:normalize=0,asplit[t1][t2];' +
                  '[0][t1]amix=inputs=2:normalize=0[l];[1][t2]amix=inputs=2:normalize=0[r];' +
-                 '[l][r]join=inputs=2:channel_layout=stereo,afade=t=in:st=0:d=2[out]',
+                 '[l][r]join=inputs=2:channel_layout=stereo,afade=t=in:st=0:d=2,' +
+                 "volume=volume=0.35:enable='between(t,15,18)'[out]",
                  '-map', '[out]', '-c:a', 'pcm_s16le', file]);
 }
 
@@ -314,7 +316,17 @@ describe('the page served at / by spectrum-master serve', () => {
     }
     // The master is louder, so its loudness curve sits higher (smaller y) than the original's.
     assert.ok(geometry['loudness-plot'].after.y < geometry['loudness-plot'].before.y);
+    // The quietest point of the original's curve is drawn in the middle of the quiet passage (15 s to 18 s).
+    const quietestS = await page.evaluate(([plotWidth, durationS]) => {
+      const d = document.querySelector('#loudness-plot path[data-series="before"]').getAttribute('d');
+      const points = [...d.matchAll(/[ML](-?[\d.]+),(-?[\d.]+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+      const lowest = points.reduce((a, b) => (b[1] > a[1] ? b : a));
+      return ((lowest[0] - 56) / plotWidth) * durationS;
+    }, [PLOT_WIDTH, SIGNAL_SECONDS]);
+    console.log(`quietest short-term point drawn at ${quietestS.toFixed(2)} s`);
+    assert.ok(Math.abs(quietestS - 16.5) <= 1.0, `quietest point drawn at ${quietestS} s, expected ~16.5 s`);
     await page.screenshot({path: path.join(ARTIFACTS, 'web-page-result.png'), fullPage: true});
+    await page.locator('#result').screenshot({path: path.join(ARTIFACTS, 'web-page-result-section.png')});
   });
 
   it('shows the API error message for a file that is not audio', async () => {
