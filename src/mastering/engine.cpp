@@ -1,18 +1,433 @@
+// The engine's passes over a track:
+//   1. analyse the input (loudness, range, peaks, loud-section spectrum) and, if it fits the memory budget,
+//      keep the decoded samples;
+//   2. design the chain; run the pre-limiter stages once (in place in memory, or on the fly when streaming)
+//      and measure the result;
+//   3. closed loudness loop: gain -> limiter -> measure -> correct, until the target is met;
+//   4. write the output; measure the delivered file (lossy files are decoded again) and correct if it misses the
+//      loudness target or the true-peak ceiling.
+// Long tracks never sit in memory: every pass re-decodes them, so memory stays bounded whatever the duration.
 #include "mastering/engine.h"
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "audio/decoder.h"
+#include "audio/encoder.h"
+#include "common/atomic_file.h"
+#include "mastering/analysis.h"
+#include "mastering/chain.h"
+#include "mastering/frame_source.h"
+
 namespace spectrum::mastering {
+namespace {
 
-// Placeholder until the chain lands; returns a clear error rather than a fake result.
-Expected<MasterReport> master_file(const MasterJob& /*job*/) {
-  return make_error(ErrorCode::kInternal, "mastering engine not implemented yet");
+constexpr double kLoudnessToleranceLu = 0.02;     // the loop's own aim; tests accept ±0.1 LU
+constexpr double kDeliveredToleranceLu = 0.05;    // a delivered file further off than this is redone
+constexpr int kMaxLoopPasses = 8;
+constexpr int kMaxDeliveryAttempts = 4;
+constexpr double kPcmCeilingMarginDb = 0.1;       // limiter aims this far under the ceiling (detector error)
+constexpr double kLossyCeilingMarginDb = 0.6;     // lossy encoders add overshoot; verified after decoding
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+bool is_lossy(OutputFormat f) {
+  return f == OutputFormat::kMp3 || f == OutputFormat::kAac || f == OutputFormat::kVorbis || f == OutputFormat::kOpus;
 }
 
-Expected<AnalysisReport> analyze_file(const std::filesystem::path& /*path*/, const Limits& /*limits*/) {
-  return make_error(ErrorCode::kInternal, "analysis not implemented yet");
+std::string format_label(const audio::StreamInfo& info) {
+  return info.container + " (" + info.codec + ")";
 }
 
-Expected<OutputFormat> resolve_output_format(const MasterJob& /*job*/) {
-  return make_error(ErrorCode::kInternal, "not implemented yet");
+// Reports progress across the passes as one fraction.
+class Progress {
+ public:
+  explicit Progress(const ProgressCallback& callback) : callback_(callback) {}
+  void stage(std::string_view name, double start, double end, std::int64_t total_frames) {
+    name_ = name;
+    start_ = start;
+    end_ = end;
+    total_ = std::max<std::int64_t>(total_frames, 1);
+    report(0);
+  }
+  void report(std::int64_t frames_done) const {
+    if (!callback_) return;
+    const double t = std::min(1.0, static_cast<double>(frames_done) / static_cast<double>(total_));
+    callback_(name_, start_ + (end_ - start_) * t);
+  }
+  void done() const {
+    if (callback_) callback_("done", 1.0);
+  }
+
+ private:
+  const ProgressCallback& callback_;
+  std::string_view name_;
+  double start_ = 0.0;
+  double end_ = 0.0;
+  std::int64_t total_ = 1;
+};
+
+// Reads `source` from the start to the end, handing each block to `sink(block)` (which returns Status).
+template <class Sink>
+Status for_each_block(FrameSource& source, AudioBuffer& buffer, const Progress* progress, Sink&& sink) {
+  SPECTRUM_TRY(source.rewind());
+  std::int64_t done = 0;
+  for (;;) {
+    auto n = source.read(buffer);
+    if (!n) return std::move(n).error();
+    if (*n == 0) return {};
+    SPECTRUM_TRY(sink(buffer.block()));
+    done += static_cast<std::int64_t>(*n);
+    if (progress != nullptr) progress->report(done);
+  }
+}
+
+Status check_paths(const MasterJob& job) {
+  std::error_code ec;
+  if (!std::filesystem::exists(job.input, ec)) {
+    return make_error(ErrorCode::kNotFound, "input file not found: " + job.input.filename().string());
+  }
+  const bool same = std::filesystem::exists(job.output, ec) ? std::filesystem::equivalent(job.input, job.output, ec)
+                                                            : std::filesystem::weakly_canonical(job.input, ec) ==
+                                                                  std::filesystem::weakly_canonical(job.output, ec);
+  if (same) return make_error(ErrorCode::kInvalidArgument, "the output path is the input file; choose another output name");
+  if (job.output.filename().empty()) return make_error(ErrorCode::kInvalidArgument, "the output path names no file");
+  return {};
+}
+
+Expected<OutputFormat> format_for(const MasterJob& job, const audio::StreamInfo& info) {
+  const std::string ext = job.output.extension().string();
+  const auto from_extension = ext.empty() ? std::nullopt : output_format_from_name(ext);
+  if (job.settings.output_format) {
+    if (from_extension && *from_extension != *job.settings.output_format) {
+      return make_error(ErrorCode::kInvalidArgument, "output format " + std::string(to_string(*job.settings.output_format)) +
+                                                         " conflicts with the output extension " + ext);
+    }
+    return *job.settings.output_format;
+  }
+  if (from_extension) return *from_extension;
+  if (info.format) return *info.format;
+  return make_error(ErrorCode::kInvalidArgument, "cannot tell the output format from '" + job.output.filename().string() +
+                                                     "'; use an extension such as .wav, .flac or .mp3, or set the format");
+}
+
+// WAV/AIFF/FLAC keep the input's depth; float stays float where the container allows; lossy or unknown
+// sources become 24-bit (mastering adds gain, so 16 bits would waste the decoded resolution).
+audio::EncoderOptions encoder_options(OutputFormat format, const audio::StreamInfo& info, const Settings& settings) {
+  audio::EncoderOptions o;
+  o.format = format;
+  o.sample_rate_hz = info.sample_rate_hz;
+  o.channels = info.channels;
+  o.bitrate_kbps = settings.bitrate_kbps;
+  o.tags = info.tags;
+  const bool float_container = format == OutputFormat::kWav || format == OutputFormat::kAiff;
+  if (info.is_float && float_container) {
+    o.bits_per_sample = 32;
+    o.is_float = true;
+  } else if (info.bits_per_sample > 0 && info.bits_per_sample <= 16) {
+    o.bits_per_sample = 16;
+  } else {
+    o.bits_per_sample = 24;
+  }
+  return o;
+}
+
+// Everything the passes share.
+struct Track {
+  std::unique_ptr<audio::Decoder> decoder;
+  std::unique_ptr<DecoderSource> decoded;
+  std::unique_ptr<MemoryTrack> memory;  // set when the decoded track fits the cache budget
+  int channels = 0;
+  double sample_rate_hz = 0.0;
+  double expected_duration_s = 0.0;
+  std::size_t block_frames = 4096;
+};
+
+Expected<Track> open_track(const std::filesystem::path& path, const MasterJob* job, const Limits& limits) {
+  auto decoder = audio::Decoder::open(path);
+  if (!decoder) return std::move(decoder).error();
+  Track t;
+  t.decoder = std::move(*decoder);
+  const auto& info = t.decoder->info();
+  t.channels = info.channels;
+  t.sample_rate_hz = info.sample_rate_hz;
+  t.expected_duration_s = info.duration_frames_estimate > 0 ? static_cast<double>(info.duration_frames_estimate) / info.sample_rate_hz : 0.0;
+  std::int64_t max_frames = 0;
+  if (limits.max_duration_s > 0.0) {
+    max_frames = static_cast<std::int64_t>(limits.max_duration_s * info.sample_rate_hz);
+    if (t.expected_duration_s > limits.max_duration_s * 1.01) {
+      return make_error(ErrorCode::kTooLarge, "input lasts " + std::to_string(static_cast<long long>(t.expected_duration_s)) +
+                                                  " s, over the " + std::to_string(static_cast<long long>(limits.max_duration_s)) +
+                                                  " s duration limit");
+    }
+  }
+  if (job != nullptr) t.block_frames = std::max<std::size_t>(1, job->block_frames);
+  t.decoded = std::make_unique<DecoderSource>(*t.decoder, max_frames, job != nullptr ? job->cancel : nullptr);
+  return t;
+}
+
+// Pass 1: measure the input; keep it in memory while it fits the budget.
+Expected<TrackAnalysis> analyse_input(Track& track, std::size_t cache_budget_bytes, Progress* progress) {
+  TrackAnalyzer analyzer;
+  analyzer.prepare(track.sample_rate_hz, track.channels, track.expected_duration_s, {});
+  AudioBuffer buffer(track.channels, track.block_frames);
+  if (cache_budget_bytes > 0) track.memory = std::make_unique<MemoryTrack>(track.channels);
+  auto status = for_each_block(*track.decoded, buffer, progress, [&](const AudioBlock& block) -> Status {
+    analyzer.process(block);
+    if (track.memory) {
+      track.memory->append(block);
+      if (track.memory->bytes() > cache_budget_bytes) track.memory.reset();  // too long: stream instead
+    }
+    return {};
+  });
+  if (!status) return std::move(status).error();
+  TrackAnalysis analysis = analyzer.finish(format_label(track.decoder->info()));
+  if (analysis.frames == 0) return make_error(ErrorCode::kCorruptInput, "the input contains no audio samples");
+  return analysis;
+}
+
+// Measures loudness (and optionally true peak) of whatever `source` yields.
+Expected<TrackAnalysis> measure(FrameSource& source, const Track& track, TrackAnalyzer::Options options,
+                                const Progress* progress) {
+  TrackAnalyzer analyzer;
+  analyzer.prepare(track.sample_rate_hz, track.channels, track.expected_duration_s, options);
+  AudioBuffer buffer(track.channels, track.block_frames);
+  auto status = for_each_block(source, buffer, progress, [&](const AudioBlock& block) -> Status {
+    analyzer.process(block);
+    return {};
+  });
+  if (!status) return std::move(status).error();
+  return analyzer.finish("");
+}
+
+// The closed loop: find the gain ahead of the limiter that lands the output on the target.
+struct LoopResult {
+  double gain_db = 0.0;
+  int passes = 0;
+};
+
+Expected<LoopResult> solve_gain(FrameSource& pre, const TrackAnalysis& pre_analysis, OutputStage& stage,
+                                const Track& track, double target_lufs, double ceiling_dbtp, Progress& progress) {
+  LoopResult r;
+  r.gain_db = target_lufs - pre_analysis.normalisable_lufs();
+  // With the true peak under the ceiling after gain, the limiter never acts: the gain is exact.
+  if (pre_analysis.measurement.true_peak_dbtp + r.gain_db <= ceiling_dbtp) return r;
+
+  ProcessedSource limited(pre, stage);
+  double g_prev = 0.0;
+  double l_prev = 0.0;
+  for (int pass = 0; pass < kMaxLoopPasses; ++pass) {
+    progress.stage("loudness", 0.45 + 0.05 * pass, 0.5 + 0.05 * pass, track.decoder->info().duration_frames_estimate);
+    stage.set_gain_db(r.gain_db);
+    auto m = measure(limited, track, {.true_peak = false, .spectrum = false}, nullptr);
+    if (!m) return std::move(m).error();
+    ++r.passes;
+    const double loudness = m->normalisable_lufs();
+    const double error = target_lufs - loudness;
+    if (std::abs(error) <= kLoudnessToleranceLu) break;
+    double next = r.gain_db + error;
+    if (pass > 0 && loudness != l_prev) {
+      // Secant step; the limiter makes loudness grow more slowly than gain, never faster.
+      const double slope = std::clamp((loudness - l_prev) / (r.gain_db - g_prev), 0.05, 1.0);
+      next = r.gain_db + error / slope;
+    }
+    g_prev = r.gain_db;
+    l_prev = loudness;
+    r.gain_db = next;
+  }
+  return r;
+}
+
+Measurement measurement_with_format(Measurement m, OutputFormat format, int bits, bool is_float) {
+  m.format = std::string(to_string(format));
+  if (!is_lossy(format)) m.format += is_float ? " (32-bit float)" : " (" + std::to_string(bits) + "-bit)";
+  return m;
+}
+
+Status check_cancel(const MasterJob& job) {
+  if (job.cancel != nullptr && job.cancel->load()) return make_error(ErrorCode::kCancelled, "the job was cancelled");
+  return {};
+}
+
+}  // namespace
+
+Expected<OutputFormat> resolve_output_format(const MasterJob& job) {
+  auto decoder = audio::Decoder::open(job.input);
+  if (!decoder) return std::move(decoder).error();
+  return format_for(job, (*decoder)->info());
+}
+
+Expected<AnalysisReport> analyze_file(const std::filesystem::path& path, const Limits& limits) {
+  auto track = open_track(path, nullptr, limits);
+  if (!track) return std::move(track).error();
+  auto analysis = analyse_input(*track, 0, nullptr);
+  if (!analysis) return std::move(analysis).error();
+  return AnalysisReport{analysis->measurement, analysis->plot()};
+}
+
+Expected<MasterReport> master_file(const MasterJob& job) {
+  SPECTRUM_TRY(check_paths(job));
+  Progress progress(job.on_progress);
+  auto opened = open_track(job.input, &job, job.limits);
+  if (!opened) return std::move(opened).error();
+  Track& track = *opened;
+  const audio::StreamInfo& info = track.decoder->info();
+  auto format = format_for(job, info);
+  if (!format) return std::move(format).error();
+
+  MasterReport report;
+  report.settings = job.settings;
+
+  std::optional<TrackAnalysis> reference;
+  if (job.reference) {
+    auto ref_track = open_track(*job.reference, &job, job.limits);
+    if (!ref_track) return Error{ref_track.error().code, "reference track: " + ref_track.error().message};
+    auto ref = analyse_input(*ref_track, 0, nullptr);
+    if (!ref) return Error{ref.error().code, "reference track: " + ref.error().message};
+    reference = std::move(*ref);
+    report.reference = reference->measurement;
+  }
+
+  // Pass 1: analyse.
+  progress.stage("analyse", 0.0, 0.25, info.duration_frames_estimate);
+  auto input = analyse_input(track, job.limits.cache_budget_bytes, &progress);
+  if (!input) return std::move(input).error();
+  report.input = input->measurement;
+  report.input_plot = input->plot();
+  if (track.decoder->nonfinite_samples_replaced() > 0) {
+    report.warnings.push_back(std::to_string(track.decoder->nonfinite_samples_replaced()) +
+                              " NaN or infinite samples in the input were replaced with silence");
+  }
+
+  // The target: explicit, else the reference's loudness (within the allowed range), else the default.
+  double target = job.settings.target_loudness_lufs.value_or(kDefaultTargetLoudnessLufs);
+  if (!job.settings.target_loudness_lufs && reference && std::isfinite(reference->measurement.integrated_lufs)) {
+    target = std::clamp(reference->measurement.integrated_lufs, kTargetLoudnessRange.min, kTargetLoudnessRange.max);
+    if (target != reference->measurement.integrated_lufs) {
+      report.warnings.push_back("the reference's loudness is outside the allowed target range; using " +
+                                std::to_string(target) + " LUFS");
+    }
+  }
+  report.target_loudness_lufs = target;
+
+  // Pass 2: the pre-limiter chain, in place in memory or on the fly.
+  SPECTRUM_TRY(check_cancel(job));
+  const ChainDesign design = design_chain(job.settings, *input, reference ? &*reference : nullptr);
+  report.compressor_threshold_dbfs = design.compressor_threshold_db;
+  for (std::size_t b = 0; b < design.band_centres_hz.size(); ++b) {
+    report.eq_profile_curve.push_back({design.band_centres_hz[b], design.profile_db[b]});
+    report.eq_correction.push_back({design.band_centres_hz[b], design.correction_db[b]});
+    report.target_curve.push_back({design.band_centres_hz[b], design.target_db[b]});
+  }
+  const ProcessSpec spec{track.sample_rate_hz, track.block_frames, track.channels};
+  PreLimiterChain chain;
+  chain.prepare(spec, design);
+  ProcessedSource streamed_pre(*track.decoded, chain);
+  progress.stage("process", 0.25, 0.45, input->frames);
+  Expected<TrackAnalysis> pre_analysis = make_error(ErrorCode::kInternal, "not measured");
+  if (track.memory) {
+    MemoryTrack& memory = *track.memory;
+    ProcessedSource in_place(memory, chain);
+    memory.rewind_writer();
+    TrackAnalyzer analyzer;
+    analyzer.prepare(track.sample_rate_hz, track.channels, track.expected_duration_s, {.true_peak = true, .spectrum = false});
+    AudioBuffer buffer(track.channels, track.block_frames);
+    auto status = for_each_block(in_place, buffer, &progress, [&](const AudioBlock& block) -> Status {
+      analyzer.process(block);
+      memory.overwrite(block);  // the writer trails the reader by the chain's latency
+      return {};
+    });
+    if (!status) return std::move(status).error();
+    pre_analysis = analyzer.finish("");
+  } else {
+    pre_analysis = measure(streamed_pre, track, {.true_peak = true, .spectrum = false}, &progress);
+  }
+  if (!pre_analysis) return std::move(pre_analysis).error();
+  report.compressor = chain.compressor_gain_reduction();
+  FrameSource& pre = track.memory ? static_cast<FrameSource&>(*track.memory) : streamed_pre;
+
+  // Silence is left as it is: no gain would make the noise floor "music".
+  const bool silent = !std::isfinite(pre_analysis->normalisable_lufs());
+  if (silent) report.warnings.push_back("the input is silent (below the -70 LUFS gate): level left unchanged");
+  if (!std::isfinite(input->measurement.integrated_lufs) && !silent) {
+    report.warnings.push_back("the input is shorter than the 400 ms loudness gate: normalised by its ungated loudness");
+  }
+
+  // Passes 3 and 4: closed loop, then write and verify the delivered file.
+  const audio::EncoderOptions enc_options = encoder_options(*format, info, job.settings);
+  const bool lossy = is_lossy(*format);
+  double ceiling = job.settings.true_peak_ceiling_dbtp - (lossy ? kLossyCeilingMarginDb : kPcmCeilingMarginDb);
+  OutputStage stage;
+  stage.prepare(spec, ceiling);
+  ProcessedSource limited(pre, stage);
+
+  auto destination = AtomicFile::create(job.output);
+  if (!destination) return std::move(destination).error();
+  double loop_gain_db = 0.0;
+  double gain_adjust_db = 0.0;
+  bool solve = !silent;
+  TrackAnalysis delivered;
+  for (int attempt = 0; attempt < kMaxDeliveryAttempts; ++attempt) {
+    SPECTRUM_TRY(check_cancel(job));
+    if (solve) {
+      stage.set_ceiling_dbtp(ceiling);
+      auto loop = solve_gain(pre, *pre_analysis, stage, track, target, ceiling, progress);
+      if (!loop) return std::move(loop).error();
+      loop_gain_db = loop->gain_db;
+      report.loudness_passes += loop->passes;
+      solve = false;
+    }
+    report.gain_applied_db = loop_gain_db + gain_adjust_db;
+    stage.set_gain_db(report.gain_applied_db);
+
+    progress.stage("encode", 0.7, 0.9, input->frames);
+    auto encoder = audio::Encoder::create(destination->temp_path(), enc_options);
+    if (!encoder) return std::move(encoder).error();
+    TrackAnalyzer out_analyzer;
+    out_analyzer.prepare(track.sample_rate_hz, track.channels, track.expected_duration_s, {});
+    AudioBuffer buffer(track.channels, track.block_frames);
+    auto status = for_each_block(limited, buffer, &progress, [&](const AudioBlock& block) -> Status {
+      if (!lossy) out_analyzer.process(block);
+      return (*encoder)->write(block);
+    });
+    if (!status) return std::move(status).error();
+    SPECTRUM_TRY((*encoder)->commit());
+    report.limiter = stage.limiter_gain_reduction();
+
+    if (lossy) {  // measure what the listener will decode, not what we fed the encoder
+      progress.stage("verify", 0.9, 1.0, input->frames);
+      auto written = open_track(destination->temp_path(), &job, {});
+      if (!written) return Error{ErrorCode::kInternal, "cannot decode the encoded output: " + written.error().message};
+      auto measured = analyse_input(*written, 0, &progress);
+      if (!measured) return std::move(measured).error();
+      delivered = std::move(*measured);
+    } else {
+      delivered = out_analyzer.finish("");
+    }
+    if (silent) break;
+    const double tp_excess = delivered.measurement.true_peak_dbtp - job.settings.true_peak_ceiling_dbtp;
+    const double loudness_error = target - delivered.normalisable_lufs();
+    if (tp_excess > 0.0) {
+      ceiling -= tp_excess + 0.1;  // tighten the limiter and solve again
+      solve = true;
+      continue;
+    }
+    if (std::abs(loudness_error) > kDeliveredToleranceLu) {
+      gain_adjust_db += loudness_error;  // the encoder shifted the level a little: correct for it
+      continue;
+    }
+    break;
+  }
+  SPECTRUM_TRY(destination->commit());
+
+  const auto out_rate = (*format == OutputFormat::kOpus) ? 48000 : static_cast<int>(track.sample_rate_hz);
+  report.output = measurement_with_format(delivered.measurement, *format, enc_options.bits_per_sample, enc_options.is_float);
+  report.output.sample_rate_hz = out_rate;
+  report.output.channels = track.channels;
+  report.output_plot = delivered.plot();
+  progress.done();
+  return report;
 }
 
 }  // namespace spectrum::mastering

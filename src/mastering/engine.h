@@ -20,6 +20,9 @@ using ProgressCallback = std::function<void(std::string_view stage, double fract
 
 struct Limits {
   double max_duration_s = 0.0;  // 0 = unlimited; longer input is kTooLarge
+  // Tracks whose decoded samples fit in this many bytes are kept in memory between passes; longer ones are
+  // decoded again for each pass, so memory stays bounded whatever the duration. 0 = always stream.
+  std::size_t cache_budget_bytes = std::size_t{128} << 20;
 };
 
 struct MasterJob {
@@ -30,6 +33,7 @@ struct MasterJob {
   Limits limits;
   ProgressCallback on_progress;                  // optional
   const std::atomic<bool>* cancel = nullptr;     // optional; when it becomes true the job stops with kCancelled
+  std::size_t block_frames = 4096;               // processing block size; the output does not depend on it
 };
 
 // Masters job.input into job.output. On any error no output file is left behind.

@@ -1,0 +1,150 @@
+#include "mastering/chain.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "mastering/tonal_match.h"
+
+namespace spectrum::mastering {
+namespace {
+
+// How much an EQ curve changes the loudness of a spectrum (K-weighted band powers), in dB.
+double eq_loudness_change_db(const std::vector<double>& centres, const std::vector<double>& levels_db,
+                             const ChainDesign& design) {
+  double before = 0.0;
+  double after = 0.0;
+  for (std::size_t b = 0; b < centres.size(); ++b) {
+    if (!std::isfinite(levels_db[b])) continue;
+    const double weighted = k_weighting_power(centres[b]) * std::pow(10.0, levels_db[b] / 10.0);
+    before += weighted;
+    after += weighted * std::pow(10.0, design.eq_gain_db(centres[b]) / 10.0);
+  }
+  return before > 0.0 && after > 0.0 ? 10.0 * std::log10(after / before) : 0.0;
+}
+
+// Removes the mean over the match range so a shape can be drawn against a spectrum.
+std::vector<double> mean_aligned(const std::vector<double>& centres, std::vector<double> values,
+                                 const std::vector<double>& to_levels_db) {
+  double sum = 0.0;
+  int n = 0;
+  for (std::size_t b = 0; b < centres.size(); ++b) {
+    if (!in_match_range(centres[b]) || !std::isfinite(to_levels_db[b])) continue;
+    sum += to_levels_db[b] - values[b];
+    ++n;
+  }
+  const double offset = n > 0 ? sum / n : 0.0;
+  for (double& v : values) v += offset;
+  return values;
+}
+
+}  // namespace
+
+double ChainDesign::eq_gain_db(double frequency_hz) const {
+  return profile_gain_db(profile, frequency_hz) + correction_curve.gain_db(frequency_hz);
+}
+
+ChainDesign design_chain(const Settings& settings, const TrackAnalysis& input, const TrackAnalysis* reference) {
+  ChainDesign d;
+  d.profile = settings.eq_profile;
+  d.band_centres_hz = input.band_centres_hz;
+  const std::size_t bands = d.band_centres_hz.size();
+
+  // The target shape: the reference's long-term spectrum, or the balanced tilt; the profile on top.
+  std::vector<double> shape(bands);
+  for (std::size_t b = 0; b < bands; ++b) {
+    const double f = d.band_centres_hz[b];
+    // Both band lists are the same third-octave series, cut at each track's Nyquist; above a lower-rate
+    // reference's top band, its top band's level stands in.
+    if (reference != nullptr && !reference->loud_band_levels_db.empty()) {
+      shape[b] = reference->loud_band_levels_db[std::min(b, reference->loud_band_levels_db.size() - 1)];
+    } else {
+      shape[b] = reference_tilt_db(f);
+    }
+    d.profile_db.push_back(profile_gain_db(d.profile, f));
+  }
+  // Matching compares the input with the profile applied against the target with the profile applied, so the
+  // correction removes the track's own imbalance and leaves the chosen profile audible.
+  d.correction_db =
+      tonal_correction_db(d.band_centres_hz, input.loud_band_levels_db, shape, settings.tonal_match_percent / 100.0);
+  d.correction_curve = BandCurve(d.band_centres_hz, d.correction_db);
+  std::vector<double> target(bands);
+  for (std::size_t b = 0; b < bands; ++b) target[b] = shape[b] + d.profile_db[b];
+  d.target_db = mean_aligned(d.band_centres_hz, target, input.loud_band_levels_db);
+  d.eq_enabled = d.profile != EqProfile::kNeutral || !d.correction_curve.is_flat();
+
+  d.compression_ratio = settings.compression_ratio;
+  d.compressor_threshold_db =
+      input.loud_level_lufs + eq_loudness_change_db(d.band_centres_hz, input.loud_band_levels_db, d) - kThresholdBelowLoudDb;
+  d.stereo_width_percent = settings.stereo_width_percent;
+  return d;
+}
+
+void PreLimiterChain::prepare(const ProcessSpec& spec, const ChainDesign& design) {
+  highpass_.prepare(spec, kSubsonicCutoffHz);
+  eq_enabled_ = design.eq_enabled;
+  if (eq_enabled_) {
+    eq_.prepare(spec, [&design](double f) { return design.eq_gain_db(f); });
+    eq_enabled_ = !eq_.is_identity();
+  }
+  compressor_enabled_ = design.compression_ratio > 1.0 && std::isfinite(design.compressor_threshold_db);
+  compressor_.prepare(spec);
+  dsp::CompressorParameters params;
+  params.ratio = design.compression_ratio;
+  params.threshold_db = std::isfinite(design.compressor_threshold_db) ? design.compressor_threshold_db : 0.0;
+  compressor_.set_parameters(params);
+  width_enabled_ = spec.num_channels == 2 && design.stereo_width_percent != 100.0;
+  width_.prepare(spec);
+  width_.set_width_percent(design.stereo_width_percent);
+}
+
+void PreLimiterChain::reset() noexcept {
+  highpass_.reset();
+  eq_.reset();
+  compressor_.reset();
+  width_.reset();
+}
+
+void PreLimiterChain::process(const AudioBlock& block) noexcept {
+  highpass_.process(block);
+  if (eq_enabled_) eq_.process(block);
+  if (compressor_enabled_) compressor_.process(block);
+  if (width_enabled_) width_.process(block);
+}
+
+int PreLimiterChain::latency_frames() const noexcept { return eq_enabled_ ? eq_.latency_frames() : 0; }
+
+GainReduction PreLimiterChain::compressor_gain_reduction() const noexcept {
+  if (!compressor_enabled_) return {};
+  return {compressor_.max_gain_reduction_db(), compressor_.mean_gain_reduction_db()};
+}
+
+void OutputStage::prepare(const ProcessSpec& spec, double ceiling_dbtp) {
+  limiter_.prepare(spec);
+  set_ceiling_dbtp(ceiling_dbtp);
+}
+
+void OutputStage::set_gain_db(double gain_db) noexcept { gain_ = static_cast<float>(std::pow(10.0, gain_db / 20.0)); }
+
+void OutputStage::set_ceiling_dbtp(double ceiling_dbtp) noexcept {
+  dsp::LimiterParameters params = limiter_.parameters();
+  params.ceiling_dbtp = ceiling_dbtp;
+  limiter_.set_parameters(params);
+}
+
+void OutputStage::reset() noexcept { limiter_.reset(); }
+
+void OutputStage::process(const AudioBlock& block) noexcept {
+  for (int c = 0; c < block.num_channels(); ++c) {
+    float* x = block.channel(c);
+    for (std::size_t i = 0; i < block.num_frames(); ++i) x[i] *= gain_;
+  }
+  limiter_.process(block);
+}
+
+int OutputStage::latency_frames() const noexcept { return limiter_.latency_frames(); }
+
+GainReduction OutputStage::limiter_gain_reduction() const noexcept {
+  return {limiter_.max_gain_reduction_db(), limiter_.mean_gain_reduction_db()};
+}
+
+}  // namespace spectrum::mastering

@@ -1,0 +1,78 @@
+// The mastering chain, designed from a track's analysis and the settings:
+//   subsonic high-pass -> tonal EQ (profile + adaptive correction) -> compressor -> stereo width   (pre-limiter)
+//   gain -> true-peak limiter                                                                       (output stage)
+// The split lets the closed loudness loop re-run only the output stage.
+#pragma once
+
+#include <vector>
+
+#include "dsp/biquad.h"
+#include "dsp/compressor.h"
+#include "dsp/limiter.h"
+#include "dsp/linear_phase_eq.h"
+#include "dsp/stereo_width.h"
+#include "mastering/analysis.h"
+#include "mastering/eq_curves.h"
+#include "mastering/frame_source.h"
+#include "mastering/settings.h"
+
+namespace spectrum::mastering {
+
+inline constexpr double kSubsonicCutoffHz = 20.0;
+// The compressor's threshold sits this far below the track's loud-section short-term loudness, so a ratio acts
+// alike on quiet and hot inputs: the loudest passages are reduced by about (this) x (1 - 1/ratio) dB.
+inline constexpr double kThresholdBelowLoudDb = 6.0;
+
+struct ChainDesign {
+  EqProfile profile = EqProfile::kNeutral;
+  std::vector<double> band_centres_hz;
+  std::vector<double> profile_db;     // the fixed profile curve per band
+  std::vector<double> correction_db;  // the adaptive correction per band
+  std::vector<double> target_db;      // the tonal target per band (shape, mean-aligned to the input)
+  BandCurve correction_curve;
+  bool eq_enabled = false;            // false when profile and correction are both flat: the EQ is bypassed
+  double compression_ratio = 1.0;
+  double compressor_threshold_db = 0.0;
+  double stereo_width_percent = 100.0;
+
+  // The whole EQ curve (profile + correction) at any frequency.
+  [[nodiscard]] double eq_gain_db(double frequency_hz) const;
+};
+
+// `reference` (optional) replaces the balanced tilt as the tonal target.
+ChainDesign design_chain(const Settings& settings, const TrackAnalysis& input, const TrackAnalysis* reference);
+
+class PreLimiterChain final : public BlockProcessor {
+ public:
+  void prepare(const ProcessSpec& spec, const ChainDesign& design);
+  void reset() noexcept override;
+  void process(const AudioBlock& block) noexcept override;
+  [[nodiscard]] int latency_frames() const noexcept override;
+  [[nodiscard]] GainReduction compressor_gain_reduction() const noexcept;
+
+ private:
+  dsp::ButterworthHighPass highpass_;
+  dsp::LinearPhaseEq eq_;
+  dsp::Compressor compressor_;
+  dsp::StereoWidth width_;
+  bool eq_enabled_ = false;
+  bool compressor_enabled_ = false;
+  bool width_enabled_ = false;
+};
+
+class OutputStage final : public BlockProcessor {
+ public:
+  void prepare(const ProcessSpec& spec, double ceiling_dbtp);
+  void set_gain_db(double gain_db) noexcept;
+  void set_ceiling_dbtp(double ceiling_dbtp) noexcept;
+  void reset() noexcept override;
+  void process(const AudioBlock& block) noexcept override;
+  [[nodiscard]] int latency_frames() const noexcept override;
+  [[nodiscard]] GainReduction limiter_gain_reduction() const noexcept;
+
+ private:
+  dsp::Limiter limiter_;
+  float gain_ = 1.0F;
+};
+
+}  // namespace spectrum::mastering

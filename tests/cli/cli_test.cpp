@@ -1,0 +1,282 @@
+// The spectrum-master executable from outside: exit codes, messages, reports and bad input.
+#include <sys/wait.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/ffmpeg_meter.h"
+#include "support/signals.h"
+#include "support/wav_file.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs the CLI with the given shell-quoted arguments, capturing stdout and stderr.
+CliResult run_cli(const std::string& args) {
+  const fs::path err_file = fs::temp_directory_path() / ("spectrum-cli-err-" + std::to_string(::getpid()));
+  const std::string cmd = std::string(SPECTRUM_CLI_PATH) + " " + args + " 2>" + err_file.string();
+  CliResult r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return r;
+  std::array<char, 4096> buf{};
+  std::size_t n = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream e(err_file);
+  r.err.assign(std::istreambuf_iterator<char>(e), std::istreambuf_iterator<char>());
+  fs::remove(err_file);
+  return r;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("spectrum-cli-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path music(const std::string& name, double seconds = 6.0, int channels = 2) {
+    spectrum::test::MusicLikeOptions o;
+    o.seconds = seconds;
+    o.channels = channels;
+    const fs::path p = dir_ / name;
+    EXPECT_TRUE(spectrum::test::write_wav_float(p, spectrum::test::music_like(o), 48000).ok());
+    return p;
+  }
+  fs::path write_bytes(const std::string& name, const std::string& bytes) {
+    const fs::path p = dir_ / name;
+    std::ofstream(p, std::ios::binary) << bytes;
+    return p;
+  }
+  // No output and no temporary file may be left behind after a failure.
+  void expect_no_output_left() {
+    for (const auto& e : fs::directory_iterator(dir_)) {
+      const std::string n = e.path().filename().string();
+      EXPECT_EQ(n.find("out"), std::string::npos) << "left behind: " << n;
+      EXPECT_EQ(n.find(".tmp"), std::string::npos) << "left behind: " << n;
+    }
+  }
+  fs::path dir_;
+};
+
+std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+
+TEST_F(Cli, MasterWritesReportAndHitsTarget) {
+  const fs::path in = music("song.wav");
+  const fs::path out = dir_ / "song_mastered.flac";
+  const CliResult r = run_cli("master " + q(in) + " " + q(out) + " --target-loudness -12 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto report = nlohmann::json::parse(r.out);
+  EXPECT_NEAR(report["output"]["integratedLufs"].get<double>(), -12.0, 0.1);
+  EXPECT_LE(report["output"]["truePeakDbtp"].get<double>(), -1.0);
+  EXPECT_EQ(report["output"]["sampleRateHz"], 48000);
+  EXPECT_TRUE(report["input"].contains("loudnessRangeLu"));
+  EXPECT_TRUE(report["limiter"].contains("maxDb"));
+  auto ff = spectrum::test::measure_with_ffmpeg(out);
+  ASSERT_TRUE(ff.ok());
+  EXPECT_NEAR(ff->integrated_lufs, -12.0, 0.1);
+}
+
+TEST_F(Cli, HumanReadableByDefault) {
+  const fs::path in = music("song.wav");
+  const CliResult r = run_cli("master " + q(in) + " " + q(dir_ / "x_mastered.wav"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("integrated"), std::string::npos);
+  EXPECT_NE(r.out.find("LUFS"), std::string::npos);
+  EXPECT_TRUE(r.err.empty()) << "progress must only go to a terminal: " << r.err;
+}
+
+TEST_F(Cli, AnalyzeMeasures) {
+  const fs::path in = music("song.wav");
+  const CliResult r = run_cli("analyze " + q(in) + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  auto ff = spectrum::test::measure_with_ffmpeg(in);
+  ASSERT_TRUE(ff.ok());
+  EXPECT_NEAR(j["integratedLufs"].get<double>(), ff->integrated_lufs, 0.1);
+  EXPECT_NEAR(j["truePeakDbtp"].get<double>(), ff->true_peak_dbtp, 0.3);
+  EXPECT_EQ(j["channels"], 2);
+  EXPECT_NEAR(j["durationSeconds"].get<double>(), 6.0, 0.01);
+}
+
+TEST_F(Cli, InvalidSettingIsUsageError) {
+  const fs::path in = music("song.wav");
+  const CliResult r = run_cli("master " + q(in) + " " + q(dir_ / "out.wav") + " --compression-ratio 12");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("compressionRatio"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("between 1 and 10"), std::string::npos) << r.err;
+  expect_no_output_left();
+}
+
+TEST_F(Cli, UnknownProfileNamesAllowedValues) {
+  const fs::path in = music("song.wav");
+  const CliResult r = run_cli("master " + q(in) + " " + q(dir_ / "out.wav") + " --eq-profile loud");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("bass-boost"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, MissingInputIsExitThree) {
+  const CliResult r = run_cli("master " + q(dir_ / "nope.wav") + " " + q(dir_ / "out.wav"));
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("not found"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, BadFilesAreClearErrorsAndLeaveNothing) {
+  const fs::path empty = write_bytes("empty.wav", "");
+  const fs::path text = write_bytes("notes.mp3", "these are my lyrics, not audio\n");
+  std::string random(20000, '\0');
+  for (std::size_t i = 0; i < random.size(); ++i) random[i] = static_cast<char>((i * 2654435761u) >> 13);
+  const fs::path noise = write_bytes("random.flac", random);
+  // A WAV cut short in the middle of its header.
+  const fs::path good = music("good.wav", 1.0);
+  std::ifstream g(good, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(g)), std::istreambuf_iterator<char>());
+  const fs::path truncated_header = write_bytes("cut.wav", bytes.substr(0, 30));
+  for (const fs::path& bad : {empty, text, noise, truncated_header}) {
+    const CliResult r = run_cli("master " + q(bad) + " " + q(dir_ / "out.wav"));
+    EXPECT_EQ(r.exit_code, 4) << bad << ": " << r.err;
+    EXPECT_NE(r.err.find("error:"), std::string::npos);
+    EXPECT_EQ(r.err.find(dir_.string()), std::string::npos) << "leaks a path: " << r.err;
+  }
+  expect_no_output_left();
+}
+
+TEST_F(Cli, TruncatedAudioIsMasteredAsFarAsItGoes) {
+  const fs::path good = music("good.wav", 4.0);
+  std::ifstream g(good, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(g)), std::istreambuf_iterator<char>());
+  const fs::path cut = write_bytes("cut.wav", bytes.substr(0, bytes.size() / 2));
+  const CliResult r = run_cli("master " + q(cut) + " " + q(dir_ / "cut_mastered.wav") + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_NEAR(j["output"]["durationSeconds"].get<double>(), 2.0, 0.05);
+}
+
+TEST_F(Cli, ZeroLengthAudioIsRejected) {
+  spectrum::test::WavData empty;
+  empty.sample_rate_hz = 48000;
+  empty.channels.resize(2);
+  const fs::path p = dir_ / "zero.wav";
+  ASSERT_TRUE(spectrum::test::write_wav_float(p, empty).ok());
+  const CliResult r = run_cli("master " + q(p) + " " + q(dir_ / "out.wav"));
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("no audio"), std::string::npos) << r.err;
+  expect_no_output_left();
+}
+
+TEST_F(Cli, SilenceIsLeftAtItsLevelWithWarning) {
+  const fs::path p = dir_ / "silence.wav";
+  ASSERT_TRUE(spectrum::test::write_wav_float(p, spectrum::AudioBuffer(2, 48000 * 3), 48000).ok());
+  const CliResult r = run_cli("master " + q(p) + " " + q(dir_ / "silence_mastered.wav") + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["gainAppliedDb"].get<double>(), 0.0);
+  EXPECT_TRUE(j["output"]["integratedLufs"].is_null());
+  ASSERT_FALSE(j["warnings"].empty());
+  EXPECT_NE(j["warnings"][0].get<std::string>().find("silent"), std::string::npos);
+}
+
+TEST_F(Cli, NoiseFloorIsNotPumpedUp) {
+  // A -80 dBFS hiss: below the absolute gate, so it must not be raised by 60+ dB.
+  const fs::path p = dir_ / "hiss.wav";
+  ASSERT_TRUE(spectrum::test::write_wav_float(p, spectrum::test::white_noise(48000, 3, -80, 2, 3), 48000).ok());
+  const CliResult r = run_cli("master " + q(p) + " " + q(dir_ / "hiss_mastered.wav") + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["gainAppliedDb"].get<double>(), 0.0);
+  EXPECT_LT(j["output"]["samplePeakDbfs"].get<double>(), -60.0);
+}
+
+TEST_F(Cli, ClipShorterThanGateIsNormalised) {
+  const fs::path p = dir_ / "blip.wav";
+  ASSERT_TRUE(spectrum::test::write_wav_float(p, spectrum::test::sine(48000, 0.3, 1000, -30), 48000).ok());
+  const CliResult r = run_cli("master " + q(p) + " " + q(dir_ / "blip_mastered.wav") + " --json --target-loudness -14");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j["output"]["integratedLufs"].is_null());  // undefined by BS.1770 for < 400 ms
+  EXPECT_GT(j["gainAppliedDb"].get<double>(), 10.0);
+  EXPECT_FALSE(j["warnings"].empty());
+}
+
+TEST_F(Cli, NonFiniteSamplesAreReplacedAndReported) {
+  auto buffer = spectrum::test::sine(48000, 2.0, 440, -12);
+  buffer.channel(0)[1000] = std::nanf("");
+  buffer.channel(1)[2000] = INFINITY;
+  const fs::path p = dir_ / "nan.wav";
+  ASSERT_TRUE(spectrum::test::write_wav_float(p, buffer, 48000).ok());
+  const fs::path out = dir_ / "nan_mastered.wav";
+  const CliResult r = run_cli("master " + q(p) + " " + q(out) + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_NE(j["warnings"].dump().find("NaN"), std::string::npos);
+  auto data = spectrum::test::read_wav(out);
+  ASSERT_TRUE(data.ok());
+  for (const auto& ch : data->channels)
+    for (float x : ch) ASSERT_TRUE(std::isfinite(x));
+}
+
+TEST_F(Cli, MoreThanTwoChannelsNamesTheCount) {
+  const fs::path p = dir_ / "surround.wav";
+  spectrum::test::WavData six;
+  six.sample_rate_hz = 48000;
+  six.channels.assign(6, std::vector<float>(48000, 0.1F));
+  ASSERT_TRUE(spectrum::test::write_wav_float(p, six).ok());
+  const CliResult r = run_cli("master " + q(p) + " " + q(dir_ / "out.wav"));
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_NE(r.err.find("6 channels"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, OutputEqualToInputIsRefused) {
+  const fs::path in = music("song.wav");
+  const auto size_before = fs::file_size(in);
+  const CliResult r = run_cli("master " + q(in) + " " + q(in));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("input"), std::string::npos) << r.err;
+  EXPECT_EQ(fs::file_size(in), size_before);
+  // The same file through another spelling of the path.
+  const CliResult r2 = run_cli("master " + q(in) + " " + q(dir_ / "." / "song.wav"));
+  EXPECT_EQ(r2.exit_code, 2);
+}
+
+TEST_F(Cli, FormatConflictsWithExtension) {
+  const fs::path in = music("song.wav");
+  const CliResult r = run_cli("master " + q(in) + " " + q(dir_ / "out.mp3") + " --format flac");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("conflicts"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, DurationLimitIsEnforced) {
+  const fs::path in = music("song.wav", 6.0);
+  const CliResult r = run_cli("master " + q(in) + " " + q(dir_ / "out.wav") + " --max-duration 2");
+  EXPECT_EQ(r.exit_code, 6);
+  EXPECT_NE(r.err.find("limit"), std::string::npos) << r.err;
+  expect_no_output_left();
+}
+
+TEST_F(Cli, EqCurvesMatchTheDocs) {
+  const CliResult r = run_cli("eq-curves");
+  ASSERT_EQ(r.exit_code, 0);
+  std::ifstream doc(fs::path(SPECTRUM_SOURCE_DIR) / "docs" / "eq-curves.md");
+  const std::string text((std::istreambuf_iterator<char>(doc)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find(r.out), std::string::npos) << "docs/eq-curves.md is out of date: regenerate its table with "
+                                                    "`spectrum-master eq-curves`";
+}
+
+}  // namespace
