@@ -60,7 +60,9 @@ function makeTestTrack(file) {
 
 // EBU R128 integrated loudness and true peak, measured by ffmpeg's ebur128 filter (independent of our meter).
 function measureLoudness(file) {
-  const {stderr} = run('ffmpeg', ['-nostats', '-hide_banner', '-i', file, '-filter_complex', 'ebur128=peak=true',
+  // aformat gives a 2-channel file without a channel mask a layout; ebur128 would ignore its channels otherwise.
+  const {stderr} = run('ffmpeg', ['-nostats', '-hide_banner', '-i', file, '-filter_complex',
+                                  'aformat=channel_layouts=mono|stereo,ebur128=peak=true',
                                   '-f', 'null', '-']);
   const summary = stderr.slice(stderr.lastIndexOf('Summary:'));
   const integrated = summary.match(/I:\s+(-?[\d.]+) LUFS/);
@@ -347,6 +349,58 @@ describe('the page served at / by spectrum-master serve', () => {
     await errorPage.screenshot({path: path.join(ARTIFACTS, 'web-page-error.png'), fullPage: true});
     assert.deepEqual(errorPage.errors, []);
     await errorPage.close();
+  });
+});
+
+describe('the reference-track option', () => {
+  let workDir;
+  let service;
+  let context;
+
+  before(async () => {
+    await fs.mkdir(ARTIFACTS, {recursive: true});
+    workDir = await fs.mkdtemp(path.join(os.tmpdir(), 'spectrum-web-reference-'));
+    makeTestTrack(path.join(workDir, 'test-track.wav'));
+    // A louder, brighter reference: stereo white noise around -12.6 LUFS (not the default -14).
+    const white = (seed) => `anoisesrc=color=white:amplitude=0.2:duration=10:sample_rate=48000:seed=${seed}`;
+    run('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', white(3), '-f', 'lavfi', '-i', white(4),
+                   '-filter_complex', '[0][1]join=inputs=2:channel_layout=stereo[out]', '-map', '[out]',
+                   '-c:a', 'pcm_s16le', path.join(workDir, 'reference.wav')]);
+    service = await startService(workDir, 'reference');
+    context = await chromium.launchPersistentContext(path.join(workDir, 'chromium-profile'), {
+      executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: {width: 1280, height: 900},
+    });
+  });
+
+  after(async () => {
+    await context?.close();
+    await service?.stop();
+    if (workDir) await fs.rm(workDir, {recursive: true, force: true});
+  });
+
+  it('uploads a reference, sends referenceFileName and masters to the reference loudness', async () => {
+    const reference = measureLoudness(path.join(workDir, 'reference.wav'));
+    const page = await openPage(context, service.url);
+    await uploadAndWait(page, path.join(workDir, 'test-track.wav'));
+    await page.setInputFiles('#reference-input', path.join(workDir, 'reference.wav'));
+    await page.waitForFunction(() => /uploaded/.test(document.querySelector('#reference-label').textContent));
+    await page.check('#reference-loudness');
+    assert.equal(await page.isDisabled('#targetLoudness'), true);
+
+    const request = page.waitForRequest((r) => r.url().endsWith('/api/master-audio'));
+    const response = page.waitForResponse((r) => r.url().endsWith('/api/master-audio'), {timeout: JOB_TIMEOUT_MS});
+    await page.click('#master-button');
+    const sent = (await request).postDataJSON();
+    assert.match(sent.settings.referenceFileName, /^uploads\/[0-9a-f]+\/reference\.wav$/);
+    assert.equal('targetLoudness' in sent.settings, false);
+    const result = await (await response).json();
+    assert.equal(result.success, true, JSON.stringify(result));
+    console.log(`reference ${reference.integratedLufs} LUFS (ffmpeg) -> target ${result.report.targetLoudnessLufs}, ` +
+                `master ${result.report.output.integratedLufs} LUFS`);
+    assert.ok(Math.abs(result.report.targetLoudnessLufs - reference.integratedLufs) <= 0.2);
+    assert.ok(Math.abs(result.report.output.integratedLufs - reference.integratedLufs) <= LOUDNESS_TOLERANCE_LU);
+    await page.waitForSelector('#result:not([hidden])', {timeout: JOB_TIMEOUT_MS});
+    assert.deepEqual(page.errors, []);
   });
 });
 
