@@ -12,9 +12,11 @@ packages=(
   # service, cloud client, CLI, logging
   libcpp-httplib-dev libcurl4-openssl-dev libssl-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev
-  # tests and benchmarks
+  # tests and benchmarks (node and npm come with the machine image: Node 20 from NodeSource)
   libgtest-dev libgmock-dev libbenchmark-dev
   ffmpeg python3 curl wrk hyperfine time
+  # browser test of the web page (driven by playwright-core from npm)
+  chromium
 )
 
 missing=()
