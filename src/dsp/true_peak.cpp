@@ -1,104 +1,179 @@
 #include "dsp/true_peak.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstddef>
 #include <cstring>
 
 namespace spectrum::dsp {
 namespace {
 
-constexpr int kTaps = TruePeakDetector::kTapsPerPhase;
-constexpr int kPhases = TruePeakDetector::kPhases;
+// Half-band stages (see the header). c[j] weighs the pair of inputs j + 1/2 either side of the new point,
+// so a stage costs one multiply per pair. Designed offline by iteratively reweighted least squares
+// (Lawson) on the amplitude response 2 sum_j c[j] cos(w (j + 1/2)) over [0, band]; printed to float.
+// Stage 1: band 0.45 of the input rate, max |A - 1| = 0.00264 (A(0) = 0.9975, the ripple's low end).
+constexpr float kStage1[16] = {
+    6.353120938e-01F, -2.083097903e-01F, 1.209157684e-01F, -8.215248632e-02F, 5.972773000e-02F, -4.486041425e-02F,
+    3.418914763e-02F, -2.615331245e-02F, 1.992844192e-02F, -1.503407840e-02F, 1.116604994e-02F, -8.116773324e-03F,
+    5.734453117e-03F, -3.901167204e-03F, 2.521471248e-03F, -2.205844982e-03F,
+};
+// Stage 2: band 0.225 of the 2x rate, max |A - 1| = 0.00019.
+constexpr float kStage2[4] = {6.084282803e-01F, -1.396874313e-01F, 3.716365647e-02F, -5.998540449e-03F};
+// Stage 3: band 0.1125 of the 4x rate, max |A - 1| = 0.00077.
+constexpr float kStage3[2] = {5.682943330e-01F, -6.867372609e-02F};
 
-// BS.1770-4 Annex 2, Table 1: the 48 coefficients of the interpolating FIR, stored by tap so one input
-// sample multiplies the four phases at once: kCoefficients[k][p] = h[4k + p], applied to x[n - k].
-constexpr float kCoefficients[kTaps][kPhases] = {
-    {0.0017089843750F, -0.0291748046875F, -0.0189208984375F, -0.0083007812500F},
-    {0.0109863281250F, 0.0292968750000F, 0.0330810546875F, 0.0148925781250F},
-    {-0.0196533203125F, -0.0517578125000F, -0.0582275390625F, -0.0266113281250F},
-    {0.0332031250000F, 0.0891113281250F, 0.1015625000000F, 0.0476074218750F},
-    {-0.0594482421875F, -0.1665039062500F, -0.2003173828125F, -0.1022949218750F},
-    {0.1373291015625F, 0.4650878906250F, 0.7797851562500F, 0.9721679687500F},
-    {0.9721679687500F, 0.7797851562500F, 0.4650878906250F, 0.1373291015625F},
-    {-0.1022949218750F, -0.2003173828125F, -0.1665039062500F, -0.0594482421875F},
-    {0.0476074218750F, 0.1015625000000F, 0.0891113281250F, 0.0332031250000F},
-    {-0.0266113281250F, -0.0582275390625F, -0.0517578125000F, -0.0196533203125F},
-    {0.0148925781250F, 0.0330810546875F, 0.0292968750000F, 0.0109863281250F},
-    {-0.0083007812500F, -0.0189208984375F, -0.0291748046875F, 0.0017089843750F},
+constexpr std::size_t kReach = TruePeakDetector::kLatencyFrames;  // 19
+constexpr std::size_t kChunkFrames = 256;
+
+// One chunk's intermediate streams. For outputs m0 .. m0 + count - 1 (m0 = first new input - 19):
+//   x[t]      input m0 - 19 + t                      (count + 38 values: the history, then the chunk)
+//   h[t]      stage 1 at m0 - 4 + t + 1/2            (count + 7)
+//   qa, qb    stage 2 at m0 - 2 + t + 1/4, + 3/4     (count + 3)
+//   e[r][t]   stage 3 at m0 - 1 + t + (2r + 1)/8     (count + 1)
+// Each stage is computed over the whole chunk before the next, so every loop runs across samples.
+struct Work {
+  float x[kChunkFrames + 2 * kReach];
+  float h[kChunkFrames + 7];
+  float qa[kChunkFrames + 3];
+  float qb[kChunkFrames + 3];
+  float e[4][kChunkFrames + 1];
 };
 
-// Four lanes, one per phase. GCC/Clang vector extensions compile to SSE/NEON without intrinsics.
-typedef float Phases __attribute__((vector_size(16)));
+// Eight consecutive samples in one value. GCC vector extensions: AVX2 registers in the avx2 clone, pairs of
+// SSE registers otherwise. Every formula below is a template over float and Eight with the same operations
+// in the same order (no FMA contraction in ISO C++ mode), so a lane and a scalar give the same bits.
+typedef float Eight __attribute__((vector_size(32)));
+// The helpers below pass Eight by value; they are internal and always inlined, so the baseline ABI's
+// "AVX vector return" note (how such a value would cross a real call) does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
 
-// The table reversed in time, as lane vectors: kTapVectors[j] multiplies x[n - 11 + j].
-struct TapVectors {
-  Phases taps[kTaps];
-};
-constexpr TapVectors make_tap_vectors() {
-  TapVectors t{};
-  for (int j = 0; j < kTaps; ++j) {
-    const auto* row = kCoefficients[kTaps - 1 - j];
-    t.taps[j] = Phases{row[0], row[1], row[2], row[3]};
+template <class V>
+[[gnu::always_inline]] inline V load(const float* p) noexcept {
+  V v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+template <class V>
+[[gnu::always_inline]] inline void store(float* p, V v) noexcept {
+  std::memcpy(p, &v, sizeof v);
+}
+
+template <class V>
+[[gnu::always_inline]] inline V magnitude(V v) noexcept {
+  return v < 0.0F ? -v : v;
+}
+
+// Stage 1 at x[0] + 1/2; two partial sums halve the add dependency chain.
+template <class V>
+[[gnu::always_inline]] inline V stage1(const float* x) noexcept {
+  V even = kStage1[0] * (load<V>(x) + load<V>(x + 1));
+  V odd = kStage1[1] * (load<V>(x - 1) + load<V>(x + 2));
+  for (int j = 2; j < 16; j += 2) {
+    even += kStage1[j] * (load<V>(x - j) + load<V>(x + 1 + j));
+    odd += kStage1[j + 1] * (load<V>(x - j - 1) + load<V>(x + 2 + j));
+  }
+  return even + odd;
+}
+
+// The 2x stream is x[i], h[i], x[i + 1], ...; stage 2 interpolates it at i + 1/4 (between x[i] and h[i])
+// and i + 3/4 (between h[i] and x[i + 1]).
+template <class V>
+[[gnu::always_inline]] inline V quarter(const float* x, const float* h) noexcept {
+  return (kStage2[0] * (load<V>(x) + load<V>(h)) + kStage2[1] * (load<V>(h - 1) + load<V>(x + 1))) +
+         (kStage2[2] * (load<V>(x - 1) + load<V>(h + 1)) + kStage2[3] * (load<V>(h - 2) + load<V>(x + 2)));
+}
+template <class V>
+[[gnu::always_inline]] inline V three_quarters(const float* x, const float* h) noexcept {
+  return (kStage2[0] * (load<V>(h) + load<V>(x + 1)) + kStage2[1] * (load<V>(x) + load<V>(h + 1))) +
+         (kStage2[2] * (load<V>(h - 1) + load<V>(x + 2)) + kStage2[3] * (load<V>(x - 1) + load<V>(h + 2)));
+}
+
+// Stage 3 between neighbours b and c of the 4x stream a, b, c, d.
+template <class V>
+[[gnu::always_inline]] inline V eighth(V a, V b, V c, V d) noexcept {
+  return kStage3[0] * (b + c) + kStage3[1] * (a + d);
+}
+
+template <class V>
+[[gnu::always_inline]] inline std::size_t run_stage1(Work& w, std::size_t t, std::size_t end) noexcept {
+  for (; t + sizeof(V) / sizeof(float) <= end; t += sizeof(V) / sizeof(float)) store(w.h + t, stage1<V>(w.x + t + 15));
+  return t;
+}
+
+template <class V>
+[[gnu::always_inline]] inline std::size_t run_stage2(Work& w, std::size_t t, std::size_t end) noexcept {
+  for (; t + sizeof(V) / sizeof(float) <= end; t += sizeof(V) / sizeof(float)) {
+    store(w.qa + t, quarter<V>(w.x + t + 17, w.h + t + 2));
+    store(w.qb + t, three_quarters<V>(w.x + t + 17, w.h + t + 2));
   }
   return t;
 }
-constexpr TapVectors kTapVectors = make_tap_vectors();
 
-// max_p |y_p[n]| for the 12 inputs oldest[0..11] = x[n - 11 .. n]. Both process() and process_block()
-// call this, so their results agree bit for bit. Two partial sums halve the add dependency chain.
-inline float peak_of_window(const float* oldest) noexcept {
-  Phases even = kTapVectors.taps[0] * oldest[0];
-  Phases odd = kTapVectors.taps[1] * oldest[1];
-  for (int j = 2; j < kTaps; j += 2) {
-    even += kTapVectors.taps[j] * oldest[j];
-    odd += kTapVectors.taps[j + 1] * oldest[j + 1];
+template <class V>
+[[gnu::always_inline]] inline std::size_t run_stage3(Work& w, std::size_t t, std::size_t end) noexcept {
+  for (; t + sizeof(V) / sizeof(float) <= end; t += sizeof(V) / sizeof(float)) {
+    const V x0 = load<V>(w.x + t + 18);
+    const V x1 = load<V>(w.x + t + 19);
+    const V h = load<V>(w.h + t + 3);
+    const V qa0 = load<V>(w.qa + t + 1);
+    const V qa1 = load<V>(w.qa + t + 2);
+    const V qb_prev = load<V>(w.qb + t);
+    const V qb0 = load<V>(w.qb + t + 1);
+    store(w.e[0] + t, eighth<V>(qb_prev, x0, qa0, h));
+    store(w.e[1] + t, eighth<V>(x0, qa0, h, qb0));
+    store(w.e[2] + t, eighth<V>(qa0, h, qb0, x1));
+    store(w.e[3] + t, eighth<V>(h, qb0, x1, qa1));
   }
-  const Phases y = even + odd;
-  const float a0 = std::fabs(y[0]);
-  const float a1 = std::fabs(y[1]);
-  const float a2 = std::fabs(y[2]);
-  const float a3 = std::fabs(y[3]);
-  return std::max(std::max(a0, a1), std::max(a2, a3));
+  return t;
 }
 
-// Eight consecutive outputs at once, vectorised across samples, for process_block(). Each lane does the
-// same multiplies and adds in the same order as peak_of_window() (no FMA contraction in ISO C++ mode), so
-// both forms agree bit for bit. Built twice: with AVX2 (one 8-lane register) where the CPU has it, and for
-// the baseline ISA (two 4-lane registers), picked once at load time.
-typedef float Eight __attribute__((vector_size(32)));
-
-__attribute__((target_clones("avx2", "default"))) std::size_t peaks_of_eights(const float* chronological,
-                                                                              float* peaks_out,
-                                                                              std::size_t count) noexcept {
-  std::size_t i = 0;
-  for (; i + 8 <= count; i += 8) {
-    const float* oldest = chronological + i;
-    Eight peak = {};
-    for (int p = 0; p < kPhases; ++p) {
-      Eight x0;
-      Eight x1;
-      std::memcpy(&x0, oldest, sizeof x0);  // unaligned loads
-      std::memcpy(&x1, oldest + 1, sizeof x1);
-      Eight even = kTapVectors.taps[0][p] * x0;
-      Eight odd = kTapVectors.taps[1][p] * x1;
-      for (int j = 2; j < kTaps; j += 2) {
-        std::memcpy(&x0, oldest + j, sizeof x0);
-        std::memcpy(&x1, oldest + j + 1, sizeof x1);
-        even += kTapVectors.taps[j][p] * x0;
-        odd += kTapVectors.taps[j + 1][p] * x1;
-      }
-      const Eight y = even + odd;
-      const Eight magnitude = y < 0.0F ? -y : y;
-      peak = magnitude > peak ? magnitude : peak;
+// Per output: the largest of the 8 grid points, carried with its two grid neighbours, then the vertex of
+// the parabola through the three. Only a true local maximum is refined; the correction is then at most
+// 1/8 of the two differences, so a rough grid cannot make it run away.
+template <class V>
+[[gnu::always_inline]] inline std::size_t run_refine(const Work& w, float* peaks_out, std::size_t j,
+                                                     std::size_t end) noexcept {
+  for (; j + sizeof(V) / sizeof(float) <= end; j += sizeof(V) / sizeof(float)) {
+    const V grid[10] = {load<V>(w.e[3] + j),     load<V>(w.x + j + 19), load<V>(w.e[0] + j + 1), load<V>(w.qa + j + 2),
+                        load<V>(w.e[1] + j + 1), load<V>(w.h + j + 4),  load<V>(w.e[2] + j + 1), load<V>(w.qb + j + 2),
+                        load<V>(w.e[3] + j + 1), load<V>(w.x + j + 20)};
+    V best = magnitude(grid[1]);
+    V left = grid[0];
+    V middle = grid[1];
+    V right = grid[2];
+    for (int p = 2; p <= 8; ++p) {
+      const V a = magnitude(grid[p]);
+      const auto larger = a > best;
+      best = larger ? a : best;
+      left = larger ? grid[p - 1] : left;
+      middle = larger ? grid[p] : middle;
+      right = larger ? grid[p + 1] : right;
     }
-    std::memcpy(peaks_out + i, &peak, sizeof peak);
+    const auto negative = middle < 0.0F;
+    const V rise = best - (negative ? -left : left);  // >= 0 at a local maximum
+    const V fall = best - (negative ? -right : right);
+    const V sum = rise + fall;
+    const auto refine = (rise >= 0.0F) & (fall >= 0.0F) & (sum > 0.0F);
+    const V one = V{} + 1.0F;
+    const V denominator = refine ? 8.0F * sum : one;
+    const V difference = fall - rise;
+    const V correction = difference * difference / denominator;
+    store(peaks_out + j, refine ? best + correction : best);
   }
-  return i;
+  return j;
 }
 
-// Chunk for process_block: large enough to amortise the history copy, small enough for the stack.
-constexpr std::size_t kChunkFrames = 256;
+__attribute__((target_clones("avx2", "default"))) void run_chunk(Work& w, float* peaks_out,
+                                                                 std::size_t count) noexcept {
+  std::size_t t = run_stage1<Eight>(w, 0, count + 7);
+  run_stage1<float>(w, t, count + 7);
+  t = run_stage2<Eight>(w, 0, count + 3);
+  run_stage2<float>(w, t, count + 3);
+  t = run_stage3<Eight>(w, 0, count + 1);
+  run_stage3<float>(w, t, count + 1);
+  t = run_refine<Eight>(w, peaks_out, 0, count);
+  run_refine<float>(w, peaks_out, t, count);
+}
 
 }  // namespace
 
@@ -109,36 +184,24 @@ void TruePeakDetector::prepare(double sample_rate_hz) {
 
 void TruePeakDetector::reset() noexcept {
   history_.fill(0.0F);
-  pos_ = 0;
 }
 
 float TruePeakDetector::process(float x) noexcept {
-  pos_ = (pos_ == kTaps - 1) ? 0 : pos_ + 1;
-  history_[static_cast<std::size_t>(pos_)] = x;
-  history_[static_cast<std::size_t>(pos_ + kTaps)] = x;
-  return peak_of_window(history_.data() + pos_ + 1);  // x[n - 11] .. x[n]
+  float peak = 0.0F;
+  process_block(&x, &peak, 1);
+  return peak;
 }
 
 void TruePeakDetector::process_block(const float* x, float* peaks_out, std::size_t n) noexcept {
-  if (n == 0) return;
-  // Chronological: buffer[0 .. 10] are the 11 inputs before the chunk, then the chunk itself.
-  float buffer[kTaps - 1 + kChunkFrames];
-  std::copy_n(history_.data() + pos_ + 2, kTaps - 1, buffer);
+  Work w;  // ~10 KB of stack, fully written before it is read
+  std::copy(history_.begin(), history_.end(), w.x);
   for (std::size_t start = 0; start < n; start += kChunkFrames) {
     const std::size_t count = std::min(kChunkFrames, n - start);
-    std::copy_n(x + start, count, buffer + kTaps - 1);
-    std::size_t i = peaks_of_eights(buffer, peaks_out + start, count);
-    for (; i < count; ++i) peaks_out[start + i] = peak_of_window(buffer + i);
-    std::copy_n(buffer + count, kTaps - 1, buffer);  // the newest 11 inputs lead the next chunk
+    std::copy_n(x + start, count, w.x + kHistoryFrames);
+    run_chunk(w, peaks_out + start, count);
+    std::copy_n(w.x + count, kHistoryFrames, w.x);  // the newest 38 inputs lead the next chunk
   }
-  // Leave the ring as process() expects it: with pos_ = 0 the next input goes to slots 1 and 13 and
-  // the window is slots 2 .. 13, so slots 2 .. 12 hold the newest 11 inputs, oldest first.
-  pos_ = 0;
-  for (int j = 0; j < kTaps - 1; ++j) {
-    history_[static_cast<std::size_t>(j + 2)] = buffer[j];
-    if (j + 2 + kTaps < 2 * kTaps) history_[static_cast<std::size_t>(j + 2 + kTaps)] = buffer[j];
-  }
-  history_[0] = buffer[kTaps - 2];  // slot 0 mirrors slot 12
+  std::copy_n(w.x, kHistoryFrames, history_.begin());
 }
 
 }  // namespace spectrum::dsp

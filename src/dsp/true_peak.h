@@ -1,4 +1,5 @@
-// True-peak detection for one channel: ITU-R BS.1770-4 Annex 2 4x polyphase interpolation.
+// True-peak detection for one channel: 8x interpolation by three half-band stages, then a parabolic
+// estimate of each local maximum.
 #pragma once
 
 #include <array>
@@ -6,26 +7,37 @@
 
 namespace spectrum::dsp {
 
-// Estimates the inter-sample peak of one channel with the 48-tap, 4-phase FIR of BS.1770-4 Annex 2.
+// Estimates the inter-sample peak of one channel, i.e. the peak of the band-limited (ideal) reconstruction.
 //
-// Each input sample x[n] yields four interpolated values y_p[n] = sum_k h_p[k] x[n-k]; together they
-// cover the interval between inputs n-6 and n-5 (phase 0 nearest n-6). None of the phases is the input
-// sample itself, so a meter reports max(|sample|, true peak); the filter is the 48 kHz design, used
-// unchanged at every rate, as most meters and the project's reference meter do (4x oversampling is
-// more than BS.1770 asks for at 96 kHz and above, never less).
+// Why not the BS.1770-4 Annex 2 filter: its 4 phases of 12 taps droop near Nyquist and four points per
+// sample straddle a peak, so on limited music it read 0.3-0.7 dB under an ideal reconstruction (and a limiter
+// driving every 4x point to the ceiling maximises that miss). BS.1770 asks for "at least" 4x; this reads more
+// accurately, never less than the sample peak, and agrees with the EBU Tech 3341 cases 15-23.
+//
+// How: each stage doubles the rate by computing the point halfway between two neighbours with a symmetric
+// (linear-phase, exactly half-sample) filter, designed by iteratively reweighted least squares to be flat
+// over the band that stage must pass:
+//   stage 1   x -> 2x, 32 taps, flat to 0.45 fs within +-0.0026 (+-0.023 dB): the hard transition
+//             (0.45 -> 0.55 fs) is paid once, at the input rate, with 16 multiplies per sample;
+//   stage 2   2x -> 4x, 8 taps, content is now under 0.225 of its rate (ripple 0.0002);
+//   stage 3   4x -> 8x, 4 taps (ripple 0.0008).
+// Then, per input sample, the largest of its 8 points (the sample itself and 7 interpolated) and its two
+// neighbours on the 8x grid give a parabolic vertex; the parabola's error is O(spacing^4), 0.003 dB for a
+// sine at 0.45 fs. Measured against a 32x FFT reconstruction (tests/dsp/true_peak_test.cpp): sines at
+// 0.02-0.45 fs read -0.03 .. +0.024 dB, noise band-limited at 0.45 fs -0.006 .. +0.005 dB. Content between
+// 0.45 fs and Nyquist (heavily clipped material) is outside the flat band: about -0.11 .. +0.08 dB there.
+// Cost: 16 + 8 + 8 = 32 multiplies per sample, about 2x the Annex 2 filter's time.
 class TruePeakDetector {
  public:
-  static constexpr int kTapsPerPhase = 12;
-  static constexpr int kPhases = 4;
-
   void prepare(double sample_rate_hz);
   void reset() noexcept;
 
-  // max |y_p[n]| over the four phases produced for this input sample.
+  // Peak estimate (>= 0) for the interval between inputs m and m + 1, where m is this call's input minus
+  // latency_frames(): the largest point of that interval, refined to the vertex of a local maximum.
   float process(float x) noexcept;
 
-  // Inputs between this sample and the interpolated values attributed to it: the call for input
-  // m + latency_frames() is the last one whose phases lie next to input m.
+  // Inputs between this sample and the interval attributed to it: the call for input m + latency_frames()
+  // reports the interval [m, m + 1) (a peak within 1/16 sample of m may also show in the report of m - 1).
   [[nodiscard]] int latency_frames() const noexcept { return kLatencyFrames; }
 
   // Same as calling process() for each sample (bit-identical), computed in chunks so the compiler
@@ -34,14 +46,14 @@ class TruePeakDetector {
 
   [[nodiscard]] double sample_rate_hz() const noexcept { return sample_rate_hz_; }
 
+  // The filter cascade's reach: inputs needed on each side of an interval.
+  static constexpr int kLatencyFrames = 19;
+
  private:
-  static constexpr int kLatencyFrames = 6;
+  static constexpr int kHistoryFrames = 2 * kLatencyFrames;
 
   double sample_rate_hz_ = 48000.0;
-  // Each input is written to slots s and s + 12, so the 12-input window (oldest first, newest at
-  // pos_ + 12) is always contiguous without a modulo per tap.
-  std::array<float, 2 * kTapsPerPhase> history_{};
-  int pos_ = 0;
+  std::array<float, kHistoryFrames> history_{};  // the last 38 inputs, oldest first
 };
 
 }  // namespace spectrum::dsp
