@@ -71,15 +71,15 @@ void print_measurement_row(std::ostream& out, const char* label, double in, doub
 
 void print_master_report(const m::MasterReport& r, std::ostream& out) {
   out << "Mastered to " << fmt_db(r.target_loudness_lufs, "LUFS") << " (ceiling "
-      << fmt_db(r.settings.true_peak_ceiling_dbtp, "dBTP") << ", " << r.output.format << ", "
-      << r.output.sample_rate_hz << " Hz, " << r.output.channels << " ch)\n";
+      << fmt_db(r.settings.true_peak_ceiling_dbtp, "dBTP") << ", " << r.output.format << ", " << r.output.sample_rate_hz
+      << " Hz, " << r.output.channels << " ch)\n";
   print_measurement_row(out, "integrated", r.input.integrated_lufs, r.output.integrated_lufs, "LUFS");
   print_measurement_row(out, "loudness range", r.input.loudness_range_lu, r.output.loudness_range_lu, "LU");
   print_measurement_row(out, "true peak", r.input.true_peak_dbtp, r.output.true_peak_dbtp, "dBTP");
   print_measurement_row(out, "sample peak", r.input.sample_peak_dbfs, r.output.sample_peak_dbfs, "dBFS");
-  out << "  gain " << fmt_db(r.gain_applied_db, "dB") << "; compressor reduction max " << fmt_db(r.compressor.max_db, "dB")
-      << " / mean " << fmt_db(r.compressor.mean_db, "dB") << "; limiter max " << fmt_db(r.limiter.max_db, "dB")
-      << " / mean " << fmt_db(r.limiter.mean_db, "dB") << "\n";
+  out << "  gain " << fmt_db(r.gain_applied_db, "dB") << "; compressor reduction max "
+      << fmt_db(r.compressor.max_db, "dB") << " / mean " << fmt_db(r.compressor.mean_db, "dB") << "; limiter max "
+      << fmt_db(r.limiter.max_db, "dB") << " / mean " << fmt_db(r.limiter.mean_db, "dB") << "\n";
   for (const auto& w : r.warnings) out << "  warning: " << w << "\n";
 }
 
@@ -142,7 +142,8 @@ int run_eq_curves() {
   std::cout << "| Hz | neutral | bright | warm | bass-boost | reference tilt |\n|---:|---:|---:|---:|---:|---:|\n";
   for (double f : m::third_octave_centres_hz()) {
     std::cout << "| " << std::fixed << std::setprecision(f < 100 ? 1 : 0) << f;
-    for (auto p : profiles) std::cout << " | " << std::showpos << std::setprecision(2) << m::profile_gain_db(p, f) << std::noshowpos;
+    for (auto p : profiles)
+      std::cout << " | " << std::showpos << std::setprecision(2) << m::profile_gain_db(p, f) << std::noshowpos;
     std::cout << " | " << std::showpos << std::setprecision(2) << m::reference_tilt_db(f) << std::noshowpos << " |\n";
   }
   return kExitOk;
@@ -154,18 +155,23 @@ void register_master_commands(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<MasterOptions>();
   CLI::App* master = app.add_subcommand("master", "Master an audio file: IN -> OUT");
   master->add_option("input", opts->input, "Input audio file (any format FFmpeg decodes)")->required();
-  master->add_option("output", opts->output,
-                     "Output file; its extension picks the format (default: the input's format)")->required();
-  master->add_option("--target-loudness", opts->target_loudness, "Integrated loudness target, LUFS (-20..-10; default -14, or the reference's)");
+  master
+      ->add_option("output", opts->output, "Output file; its extension picks the format (default: the input's format)")
+      ->required();
+  master->add_option("--target-loudness", opts->target_loudness,
+                     "Integrated loudness target, LUFS (-20..-10; default -14, or the reference's)");
   master->add_option("--compression-ratio", opts->compression_ratio, "Compressor ratio (1..10; 1 = off; default 4)");
   master->add_option("--eq-profile", opts->eq_profile, "neutral | bright | warm | bass-boost (default neutral)");
   master->add_option("--stereo-width", opts->stereo_width, "Stereo width, percent (0..200; default 100)");
-  master->add_option("--tonal-match", opts->tonal_match, "Adaptive tonal matching amount, percent (0..100; default 50)");
+  master->add_option("--tonal-match", opts->tonal_match,
+                     "Adaptive tonal matching amount, percent (0..100; default 50)");
   master->add_option("--true-peak-ceiling", opts->true_peak_ceiling, "Limiter ceiling, dBTP (-9..0; default -1)");
-  master->add_option("--reference", opts->reference, "Reference track: its tonal balance and loudness become the targets");
+  master->add_option("--reference", opts->reference,
+                     "Reference track: its tonal balance and loudness become the targets");
   master->add_option("--format", opts->format, "Output format: wav, aiff, flac, mp3, aac (m4a), ogg, opus");
   master->add_option("--bitrate", opts->bitrate, "Lossy bitrate, kbps (32..512)");
-  master->add_option("--max-duration", opts->max_duration_s, "Refuse inputs longer than this many seconds (0 = no limit)");
+  master->add_option("--max-duration", opts->max_duration_s,
+                     "Refuse inputs longer than this many seconds (0 = no limit)");
   master->add_flag("--json", opts->json_output, "Print the report as JSON");
   master->add_flag("-q,--quiet", opts->quiet, "Print nothing on success");
   master->callback([opts, &exit_code] { exit_code = run_master(*opts); });

@@ -31,12 +31,14 @@ struct Error {
   std::string message;
 };
 
-inline Error make_error(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
+inline Error make_error(ErrorCode code, std::string message) {
+  return Error{code, std::move(message)};
+}
 
 template <class T>
 class [[nodiscard]] Expected {
  public:
-  Expected(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Expected(T value) : state_(std::in_place_index<0>, std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Expected(Error error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   [[nodiscard]] bool ok() const noexcept { return state_.index() == 0; }
@@ -78,8 +80,7 @@ using Status = Expected<void>;
 }  // namespace spectrum
 
 // Propagate an error from an Expected/Status-returning call: SPECTRUM_TRY(status_expr);
-#define SPECTRUM_TRY(expr)                                     \
-  do {                                                         \
-    if (auto spectrum_try_result_ = (expr); !spectrum_try_result_) \
-      return std::move(spectrum_try_result_).error();          \
+#define SPECTRUM_TRY(expr)                                                                                         \
+  do {                                                                                                             \
+    if (auto spectrum_try_result_ = (expr); !spectrum_try_result_) return std::move(spectrum_try_result_).error(); \
   } while (false)

@@ -14,8 +14,12 @@ constexpr double kAbsoluteGateLufs = -70.0;
 constexpr double kRelativeGateLu = -20.0;
 constexpr std::size_t kMaxPlotPoints = 600;
 
-double energy(double lufs) { return std::pow(10.0, (lufs + 0.691) / 10.0); }
-double lufs_of(double e) { return e > 0.0 ? -0.691 + 10.0 * std::log10(e) : kNegInf; }
+double energy(double lufs) {
+  return std::pow(10.0, (lufs + 0.691) / 10.0);
+}
+double lufs_of(double e) {
+  return e > 0.0 ? -0.691 + 10.0 * std::log10(e) : kNegInf;
+}
 
 // Gated like LRA (absolute -70, relative -20 below the gated mean), then the top fraction by level.
 std::vector<double> loudest_values(const std::vector<double>& values, double fraction) {
@@ -28,7 +32,8 @@ std::vector<double> loudest_values(const std::vector<double>& values, double fra
   const double relative_gate = lufs_of(mean_e / static_cast<double>(gated.size())) + kRelativeGateLu;
   std::erase_if(gated, [&](double v) { return v < relative_gate; });
   std::sort(gated.begin(), gated.end());
-  const auto keep = std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(fraction * static_cast<double>(gated.size()))));
+  const auto keep =
+      std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(fraction * static_cast<double>(gated.size()))));
   return {gated.end() - static_cast<std::ptrdiff_t>(std::min(keep, gated.size())), gated.end()};
 }
 

@@ -74,11 +74,13 @@ ChainDesign design_chain(const Settings& settings, const TrackAnalysis& input, c
   d.eq_enabled = d.profile != EqProfile::kNeutral || !d.correction_curve.is_flat();
 
   d.compression_ratio = settings.compression_ratio;
-  d.compressor_threshold_db =
-      input.loud_level_lufs + eq_loudness_change_db(d.band_centres_hz, input.loud_band_levels_db, d) - kThresholdBelowLoudDb;
+  d.compressor_threshold_db = input.loud_level_lufs +
+                              eq_loudness_change_db(d.band_centres_hz, input.loud_band_levels_db, d) -
+                              kThresholdBelowLoudDb;
   d.stereo_width_percent = settings.stereo_width_percent;
   constexpr double kMaxCutoffFraction = 0.45;
-  if (band_limit && kLossyBandLimitHz < kMaxCutoffFraction * input.measurement.sample_rate_hz) d.lowpass_hz = kLossyBandLimitHz;
+  if (band_limit && kLossyBandLimitHz < kMaxCutoffFraction * input.measurement.sample_rate_hz)
+    d.lowpass_hz = kLossyBandLimitHz;
   return d;
 }
 
@@ -123,7 +125,9 @@ void PreLimiterChain::process(const AudioBlock& block) noexcept {
   if (width_enabled_) width_.process(block);
 }
 
-int PreLimiterChain::latency_frames() const noexcept { return eq_enabled_ ? eq_.latency_frames() : 0; }
+int PreLimiterChain::latency_frames() const noexcept {
+  return eq_enabled_ ? eq_.latency_frames() : 0;
+}
 
 GainReduction PreLimiterChain::compressor_gain_reduction() const noexcept {
   if (!compressor_enabled_) return {};
@@ -135,7 +139,9 @@ void OutputStage::prepare(const ProcessSpec& spec, double ceiling_dbtp) {
   set_ceiling_dbtp(ceiling_dbtp);
 }
 
-void OutputStage::set_gain_db(double gain_db) noexcept { gain_ = static_cast<float>(std::pow(10.0, gain_db / 20.0)); }
+void OutputStage::set_gain_db(double gain_db) noexcept {
+  gain_ = static_cast<float>(std::pow(10.0, gain_db / 20.0));
+}
 
 void OutputStage::set_ceiling_dbtp(double ceiling_dbtp) noexcept {
   dsp::LimiterParameters params = limiter_.parameters();
@@ -143,7 +149,9 @@ void OutputStage::set_ceiling_dbtp(double ceiling_dbtp) noexcept {
   limiter_.set_parameters(params);
 }
 
-void OutputStage::reset() noexcept { limiter_.reset(); }
+void OutputStage::reset() noexcept {
+  limiter_.reset();
+}
 
 void OutputStage::process(const AudioBlock& block) noexcept {
   for (int c = 0; c < block.num_channels(); ++c) {
@@ -153,7 +161,9 @@ void OutputStage::process(const AudioBlock& block) noexcept {
   limiter_.process(block);
 }
 
-int OutputStage::latency_frames() const noexcept { return limiter_.latency_frames(); }
+int OutputStage::latency_frames() const noexcept {
+  return limiter_.latency_frames();
+}
 
 GainReduction OutputStage::limiter_gain_reduction() const noexcept {
   return {limiter_.max_gain_reduction_db(), limiter_.mean_gain_reduction_db()};

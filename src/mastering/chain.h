@@ -34,7 +34,7 @@ struct ChainDesign {
   std::vector<double> correction_db;  // the adaptive correction per band
   std::vector<double> target_db;      // the tonal target per band (shape, mean-aligned to the input)
   BandCurve correction_curve;
-  bool eq_enabled = false;            // false when profile and correction are both flat: the EQ is bypassed
+  bool eq_enabled = false;  // false when profile and correction are both flat: the EQ is bypassed
   double compression_ratio = 1.0;
   double compressor_threshold_db = 0.0;
   double stereo_width_percent = 100.0;

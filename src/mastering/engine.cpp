@@ -24,12 +24,12 @@
 namespace spectrum::mastering {
 namespace {
 
-constexpr double kLoudnessToleranceLu = 0.02;     // the loop's own aim; tests accept ±0.1 LU
-constexpr double kPcmToleranceLu = 0.05;          // a delivered file further off than this is redone
-constexpr double kLossyToleranceLu = 0.1;         // lossy re-encodes are costly; the codec itself wobbles ~0.05
+constexpr double kLoudnessToleranceLu = 0.02;  // the loop's own aim; tests accept ±0.1 LU
+constexpr double kPcmToleranceLu = 0.05;       // a delivered file further off than this is redone
+constexpr double kLossyToleranceLu = 0.1;      // lossy re-encodes are costly; the codec itself wobbles ~0.05
 constexpr int kMaxLoopPasses = 10;
 constexpr int kMaxDeliveryAttempts = 4;
-constexpr double kPcmCeilingMarginDb = 0.1;       // limiter aims this far under the ceiling (detector error)
+constexpr double kPcmCeilingMarginDb = 0.1;  // limiter aims this far under the ceiling (detector error)
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
 bool is_lossy(OutputFormat f) {
@@ -41,11 +41,14 @@ bool is_lossy(OutputFormat f) {
 // AAC 256k ~0.8 dB; Vorbis and Opus are treated like AAC.
 double ceiling_margin_db(OutputFormat f) {
   switch (f) {
-    case OutputFormat::kMp3: return 0.5;
+    case OutputFormat::kMp3:
+      return 0.5;
     case OutputFormat::kAac:
     case OutputFormat::kVorbis:
-    case OutputFormat::kOpus: return 1.0;
-    default: return kPcmCeilingMarginDb;
+    case OutputFormat::kOpus:
+      return 1.0;
+    default:
+      return kPcmCeilingMarginDb;
   }
 }
 
@@ -104,7 +107,8 @@ Status check_paths(const MasterJob& job) {
   const bool same = std::filesystem::exists(job.output, ec) ? std::filesystem::equivalent(job.input, job.output, ec)
                                                             : std::filesystem::weakly_canonical(job.input, ec) ==
                                                                   std::filesystem::weakly_canonical(job.output, ec);
-  if (same) return make_error(ErrorCode::kInvalidArgument, "the output path is the input file; choose another output name");
+  if (same)
+    return make_error(ErrorCode::kInvalidArgument, "the output path is the input file; choose another output name");
   if (job.output.filename().empty()) return make_error(ErrorCode::kInvalidArgument, "the output path names no file");
   return {};
 }
@@ -114,15 +118,17 @@ Expected<OutputFormat> format_for(const MasterJob& job, const audio::StreamInfo&
   const auto from_extension = ext.empty() ? std::nullopt : output_format_from_name(ext);
   if (job.settings.output_format) {
     if (from_extension && *from_extension != *job.settings.output_format) {
-      return make_error(ErrorCode::kInvalidArgument, "output format " + std::string(to_string(*job.settings.output_format)) +
+      return make_error(ErrorCode::kInvalidArgument, "output format " +
+                                                         std::string(to_string(*job.settings.output_format)) +
                                                          " conflicts with the output extension " + ext);
     }
     return *job.settings.output_format;
   }
   if (from_extension) return *from_extension;
   if (info.format) return *info.format;
-  return make_error(ErrorCode::kInvalidArgument, "cannot tell the output format from '" + job.output.filename().string() +
-                                                     "'; use an extension such as .wav, .flac or .mp3, or set the format");
+  return make_error(ErrorCode::kInvalidArgument,
+                    "cannot tell the output format from '" + job.output.filename().string() +
+                        "'; use an extension such as .wav, .flac or .mp3, or set the format");
 }
 
 // WAV/AIFF/FLAC keep the input's depth; float stays float where the container allows; lossy or unknown
@@ -165,14 +171,17 @@ Expected<Track> open_track(const std::filesystem::path& path, const MasterJob* j
   const auto& info = t.decoder->info();
   t.channels = info.channels;
   t.sample_rate_hz = info.sample_rate_hz;
-  t.expected_duration_s = info.duration_frames_estimate > 0 ? static_cast<double>(info.duration_frames_estimate) / info.sample_rate_hz : 0.0;
+  t.expected_duration_s = info.duration_frames_estimate > 0
+                              ? static_cast<double>(info.duration_frames_estimate) / info.sample_rate_hz
+                              : 0.0;
   std::int64_t max_frames = 0;
   if (limits.max_duration_s > 0.0) {
     max_frames = static_cast<std::int64_t>(limits.max_duration_s * info.sample_rate_hz);
     if (t.expected_duration_s > limits.max_duration_s * 1.01) {
-      return make_error(ErrorCode::kTooLarge, "input lasts " + std::to_string(static_cast<long long>(t.expected_duration_s)) +
-                                                  " s, over the " + std::to_string(static_cast<long long>(limits.max_duration_s)) +
-                                                  " s duration limit");
+      return make_error(ErrorCode::kTooLarge,
+                        "input lasts " + std::to_string(static_cast<long long>(t.expected_duration_s)) +
+                            " s, over the " + std::to_string(static_cast<long long>(limits.max_duration_s)) +
+                            " s duration limit");
     }
   }
   if (job != nullptr) t.block_frames = std::max<std::size_t>(1, job->block_frames);
@@ -275,7 +284,8 @@ Expected<LoopResult> solve_gain(FrameSource& pre, const TrackAnalysis& pre_analy
     } else {
       // Below the target so far: step by the observed slope (at least 1/20: heavy limiting flattens L(g)).
       const double slope = std::isfinite(l_prev_lo) && lo != g_prev_lo
-                               ? std::clamp((l_lo - l_prev_lo) / (lo - g_prev_lo), 0.05, 1.0) : 1.0;
+                               ? std::clamp((l_lo - l_prev_lo) / (lo - g_prev_lo), 0.05, 1.0)
+                               : 1.0;
       next = std::min(lo + (target_lufs - l_lo) / slope, hi);
     }
     g = next;
@@ -377,7 +387,8 @@ Expected<MasterReport> master_file(const MasterJob& job) {
     ProcessedSource in_place(memory, chain);
     memory.rewind_writer();
     TrackAnalyzer analyzer;
-    analyzer.prepare(track.sample_rate_hz, track.channels, track.expected_duration_s, {.true_peak = true, .spectrum = false});
+    analyzer.prepare(track.sample_rate_hz, track.channels, track.expected_duration_s,
+                     {.true_peak = true, .spectrum = false});
     AudioBuffer buffer(track.channels, track.block_frames);
     auto status = for_each_block(in_place, buffer, &progress, [&](const AudioBlock& block) -> Status {
       analyzer.process(block);
@@ -482,7 +493,8 @@ Expected<MasterReport> master_file(const MasterJob& job) {
   SPECTRUM_TRY(destination->commit());
 
   const auto out_rate = (*format == OutputFormat::kOpus) ? 48000 : static_cast<int>(track.sample_rate_hz);
-  report.output = measurement_with_format(delivered.measurement, *format, enc_options.bits_per_sample, enc_options.is_float);
+  report.output =
+      measurement_with_format(delivered.measurement, *format, enc_options.bits_per_sample, enc_options.is_float);
   report.output.sample_rate_hz = out_rate;
   report.output.channels = track.channels;
   report.output_plot = delivered.plot();

@@ -31,9 +31,9 @@ struct MasterJob {
   Settings settings;
   std::optional<std::filesystem::path> reference;  // optional reference track
   Limits limits;
-  ProgressCallback on_progress;                  // optional
-  const std::atomic<bool>* cancel = nullptr;     // optional; when it becomes true the job stops with kCancelled
-  std::size_t block_frames = 4096;               // processing block size; the output does not depend on it
+  ProgressCallback on_progress;               // optional
+  const std::atomic<bool>* cancel = nullptr;  // optional; when it becomes true the job stops with kCancelled
+  std::size_t block_frames = 4096;            // processing block size; the output does not depend on it
 };
 
 // Masters job.input into job.output. On any error no output file is left behind.

@@ -51,9 +51,11 @@ double profile_gain_db(EqProfile profile, double f) {
     case EqProfile::kNeutral:
       return 0.0;
     case EqProfile::kBright:  // air and presence up, a touch less low-mid weight
-      return high_shelf_db(f, 6000.0, 3.0, kShelfQ) + bell_db(f, 3000.0, 1.0, 0.9) + low_shelf_db(f, 150.0, -1.0, kShelfQ);
+      return high_shelf_db(f, 6000.0, 3.0, kShelfQ) + bell_db(f, 3000.0, 1.0, 0.9) +
+             low_shelf_db(f, 150.0, -1.0, kShelfQ);
     case EqProfile::kWarm:  // fuller low end and low mids, softer top
-      return low_shelf_db(f, 180.0, 2.5, kShelfQ) + bell_db(f, 400.0, 1.0, 0.8) + high_shelf_db(f, 7000.0, -2.0, kShelfQ);
+      return low_shelf_db(f, 180.0, 2.5, kShelfQ) + bell_db(f, 400.0, 1.0, 0.8) +
+             high_shelf_db(f, 7000.0, -2.0, kShelfQ);
     case EqProfile::kBassBoost:  // more bass, with the low-mid build-up it causes trimmed
       return low_shelf_db(f, 90.0, 5.0, kShelfQ) + bell_db(f, 350.0, -1.5, 1.0);
   }

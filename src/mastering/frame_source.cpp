@@ -14,8 +14,8 @@ Expected<std::size_t> DecoderSource::read(AudioBuffer& buffer) {
   position_ += static_cast<std::int64_t>(*n);
   if (max_frames_ > 0 && position_ > max_frames_) {
     const double limit_s = static_cast<double>(max_frames_) / decoder_.info().sample_rate_hz;
-    return make_error(ErrorCode::kTooLarge, "input is longer than the " + std::to_string(static_cast<long long>(limit_s)) +
-                                                " s duration limit");
+    return make_error(ErrorCode::kTooLarge, "input is longer than the " +
+                                                std::to_string(static_cast<long long>(limit_s)) + " s duration limit");
   }
   return n;
 }
@@ -45,24 +45,29 @@ void MemoryTrack::append(const AudioBlock& block) {
     auto& chunks = chunks_[c];
     while (chunks.size() < needed_chunks) chunks.push_back(std::make_unique<float[]>(kChunkFrames));
   }
-  for_each_span(frames_, block.num_frames(), [&](std::size_t chunk, std::size_t offset, std::size_t from, std::size_t n) {
-    for (int c = 0; c < channels_; ++c) std::memcpy(chunks_[c][chunk].get() + offset, block.channel(c) + from, n * sizeof(float));
-  });
+  for_each_span(frames_, block.num_frames(),
+                [&](std::size_t chunk, std::size_t offset, std::size_t from, std::size_t n) {
+                  for (int c = 0; c < channels_; ++c)
+                    std::memcpy(chunks_[c][chunk].get() + offset, block.channel(c) + from, n * sizeof(float));
+                });
   frames_ += static_cast<std::int64_t>(block.num_frames());
 }
 
 void MemoryTrack::overwrite(const AudioBlock& block) noexcept {
   const std::size_t n_total = std::min<std::size_t>(block.num_frames(), static_cast<std::size_t>(frames_ - write_pos_));
   for_each_span(write_pos_, n_total, [&](std::size_t chunk, std::size_t offset, std::size_t from, std::size_t n) {
-    for (int c = 0; c < channels_; ++c) std::memcpy(chunks_[c][chunk].get() + offset, block.channel(c) + from, n * sizeof(float));
+    for (int c = 0; c < channels_; ++c)
+      std::memcpy(chunks_[c][chunk].get() + offset, block.channel(c) + from, n * sizeof(float));
   });
   write_pos_ += static_cast<std::int64_t>(n_total);
 }
 
 Expected<std::size_t> MemoryTrack::read(AudioBuffer& buffer) {
-  const auto n_total = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(buffer.capacity()), frames_ - read_pos_));
+  const auto n_total = static_cast<std::size_t>(
+      std::min<std::int64_t>(static_cast<std::int64_t>(buffer.capacity()), frames_ - read_pos_));
   for_each_span(read_pos_, n_total, [&](std::size_t chunk, std::size_t offset, std::size_t to, std::size_t n) {
-    for (int c = 0; c < channels_; ++c) std::memcpy(buffer.channel(c) + to, chunks_[c][chunk].get() + offset, n * sizeof(float));
+    for (int c = 0; c < channels_; ++c)
+      std::memcpy(buffer.channel(c) + to, chunks_[c][chunk].get() + offset, n * sizeof(float));
   });
   read_pos_ += static_cast<std::int64_t>(n_total);
   buffer.set_num_frames(n_total);
@@ -108,7 +113,8 @@ Expected<std::size_t> ProcessedSource::read(AudioBuffer& buffer) {
     to_skip_ -= static_cast<std::int64_t>(skip);
     if (skip == n) continue;  // everything so far was the processor's start-up delay
     if (skip > 0) {
-      for (int c = 0; c < buffer.num_channels(); ++c) std::memmove(buffer.channel(c), buffer.channel(c) + skip, (n - skip) * sizeof(float));
+      for (int c = 0; c < buffer.num_channels(); ++c)
+        std::memmove(buffer.channel(c), buffer.channel(c) + skip, (n - skip) * sizeof(float));
     }
     buffer.set_num_frames(n - skip);
     return n - skip;

@@ -9,7 +9,9 @@ namespace {
 using nlohmann::json;
 
 // Undefined loudness (silence) is -inf internally and null in JSON.
-json finite_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+json finite_or_null(double v) {
+  return std::isfinite(v) ? json(v) : json(nullptr);
+}
 
 json to_json(const std::vector<BandGain>& bands) {
   json out = json::array();
@@ -28,7 +30,9 @@ json to_json(const PlotSeries& p) {
           {"bandLevelsDb", levels}};
 }
 
-json to_json(const GainReduction& g) { return {{"maxDb", g.max_db}, {"meanDb", g.mean_db}}; }
+json to_json(const GainReduction& g) {
+  return {{"maxDb", g.max_db}, {"meanDb", g.mean_db}};
+}
 }  // namespace
 
 json to_json(const Measurement& m) {

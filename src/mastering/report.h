@@ -26,10 +26,10 @@ struct Measurement {
 
 // Compact, downsampled series for plots (the web page draws these; any client may).
 struct PlotSeries {
-  double short_term_hop_s = 0.0;          // spacing of short_term_lufs points
-  std::vector<double> short_term_lufs;     // 3 s short-term loudness over time (at most ~600 points)
-  std::vector<double> band_centres_hz;     // third-octave centres
-  std::vector<double> band_levels_db;      // long-term average level per band (loud sections)
+  double short_term_hop_s = 0.0;        // spacing of short_term_lufs points
+  std::vector<double> short_term_lufs;  // 3 s short-term loudness over time (at most ~600 points)
+  std::vector<double> band_centres_hz;  // third-octave centres
+  std::vector<double> band_levels_db;   // long-term average level per band (loud sections)
 };
 
 struct GainReduction {
@@ -48,7 +48,7 @@ struct MasterReport {
   Measurement input;
   Measurement output;
   std::optional<Measurement> reference;
-  double gain_applied_db = 0.0;       // make-up gain ahead of the limiter
+  double gain_applied_db = 0.0;  // make-up gain ahead of the limiter
   GainReduction compressor;
   GainReduction limiter;
   double compressor_threshold_dbfs = 0.0;

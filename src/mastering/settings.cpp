@@ -30,9 +30,9 @@ struct FormatName {
   std::string_view extension;
 };
 constexpr std::array kFormatNames{
-    FormatName{OutputFormat::kWav, "wav", ".wav"},     FormatName{OutputFormat::kAiff, "aiff", ".aiff"},
-    FormatName{OutputFormat::kFlac, "flac", ".flac"},  FormatName{OutputFormat::kMp3, "mp3", ".mp3"},
-    FormatName{OutputFormat::kAac, "aac", ".m4a"},     FormatName{OutputFormat::kVorbis, "ogg", ".ogg"},
+    FormatName{OutputFormat::kWav, "wav", ".wav"},    FormatName{OutputFormat::kAiff, "aiff", ".aiff"},
+    FormatName{OutputFormat::kFlac, "flac", ".flac"}, FormatName{OutputFormat::kMp3, "mp3", ".mp3"},
+    FormatName{OutputFormat::kAac, "aac", ".m4a"},    FormatName{OutputFormat::kVorbis, "ogg", ".ogg"},
     FormatName{OutputFormat::kOpus, "opus", ".opus"},
 };
 
@@ -42,8 +42,8 @@ struct FormatAlias {
   OutputFormat format;
 };
 constexpr std::array kFormatAliases{
-    FormatAlias{"wave", OutputFormat::kWav},  FormatAlias{"aif", OutputFormat::kAiff},
-    FormatAlias{"m4a", OutputFormat::kAac},   FormatAlias{"mp4", OutputFormat::kAac},
+    FormatAlias{"wave", OutputFormat::kWav},      FormatAlias{"aif", OutputFormat::kAiff},
+    FormatAlias{"m4a", OutputFormat::kAac},       FormatAlias{"mp4", OutputFormat::kAac},
     FormatAlias{"vorbis", OutputFormat::kVorbis}, FormatAlias{"oga", OutputFormat::kVorbis},
 };
 
@@ -61,7 +61,9 @@ std::string describe(const json& value) {
   return std::string(value.type_name()) + " " + text;
 }
 
-Error invalid(std::string message) { return make_error(ErrorCode::kInvalidArgument, std::move(message)); }
+Error invalid(std::string message) {
+  return make_error(ErrorCode::kInvalidArgument, std::move(message));
+}
 
 // Reads an optional number field and checks its range. Returns nullopt when absent or null.
 Expected<std::optional<double>> read_number(const json& obj, std::string_view key, Range range) {
@@ -197,10 +199,8 @@ Expected<Settings> parse_settings(const json& obj) {
 
 json to_json(const Settings& s) {
   json j = {
-      {"compressionRatio", s.compression_ratio},
-      {"eqProfile", std::string(to_string(s.eq_profile))},
-      {"stereoWidth", s.stereo_width_percent},
-      {"tonalMatch", s.tonal_match_percent},
+      {"compressionRatio", s.compression_ratio},     {"eqProfile", std::string(to_string(s.eq_profile))},
+      {"stereoWidth", s.stereo_width_percent},       {"tonalMatch", s.tonal_match_percent},
       {"truePeakCeiling", s.true_peak_ceiling_dbtp},
   };
   j["targetLoudness"] = s.target_loudness_lufs ? json(*s.target_loudness_lufs) : json(nullptr);

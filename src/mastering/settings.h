@@ -19,8 +19,9 @@ std::string_view to_string(EqProfile profile) noexcept;
 // Output container/codec. kSameAsInput means "follow the output extension, else the input's format".
 enum class OutputFormat { kWav, kAiff, kFlac, kMp3, kAac, kVorbis, kOpus };
 
-std::string_view to_string(OutputFormat format) noexcept;      // "wav", "aiff", "flac", "mp3", "aac", "ogg", "opus"
-std::string_view extension_of(OutputFormat format) noexcept;   // ".wav", ".aiff", ".flac", ".mp3", ".m4a", ".ogg", ".opus"
+std::string_view to_string(OutputFormat format) noexcept;  // "wav", "aiff", "flac", "mp3", "aac", "ogg", "opus"
+std::string_view extension_of(
+    OutputFormat format) noexcept;  // ".wav", ".aiff", ".flac", ".mp3", ".m4a", ".ogg", ".opus"
 // Parses a format name or file extension ("mp3", ".M4A", "aac", "ogg", "vorbis"...). Case-insensitive.
 std::optional<OutputFormat> output_format_from_name(std::string_view name) noexcept;
 

@@ -46,7 +46,8 @@ std::vector<double> aligned_difference(std::span<const double> centres_hz, std::
 // One pass of a [1/4, 1/2, 1/4] kernel over the in-range bands, with the edges replicated.
 void smooth_once(std::vector<double>& v, std::size_t first, std::size_t last) {
   if (last <= first) return;
-  std::vector<double> copy(v.begin() + static_cast<std::ptrdiff_t>(first), v.begin() + static_cast<std::ptrdiff_t>(last) + 1);
+  std::vector<double> copy(v.begin() + static_cast<std::ptrdiff_t>(first),
+                           v.begin() + static_cast<std::ptrdiff_t>(last) + 1);
   const std::size_t n = copy.size();
   for (std::size_t i = 0; i < n; ++i) {
     const double left = copy[i == 0 ? 0 : i - 1];
@@ -57,7 +58,9 @@ void smooth_once(std::vector<double>& v, std::size_t first, std::size_t last) {
 
 }  // namespace
 
-bool in_match_range(double centre_hz) { return centre_hz >= kMatchLowHz * 0.99 && centre_hz <= kMatchHighHz * 1.01; }
+bool in_match_range(double centre_hz) {
+  return centre_hz >= kMatchLowHz * 0.99 && centre_hz <= kMatchHighHz * 1.01;
+}
 
 std::vector<double> tonal_correction_db(std::span<const double> centres_hz, std::span<const double> input_levels_db,
                                         std::span<const double> target_db, double amount) {

@@ -35,8 +35,7 @@ class Storage {
   virtual Status download(std::string_view name, const std::filesystem::path& destination) = 0;
 
   // Stores the local file `source` as the object; readers see the whole object or none of it.
-  virtual Status upload(const std::filesystem::path& source, std::string_view name,
-                        std::string_view content_type) = 0;
+  virtual Status upload(const std::filesystem::path& source, std::string_view name, std::string_view content_type) = 0;
 
   virtual Status remove(std::string_view name) = 0;
 

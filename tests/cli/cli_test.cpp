@@ -76,7 +76,9 @@ class Cli : public ::testing::Test {
   fs::path dir_;
 };
 
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+std::string q(const fs::path& p) {
+  return "'" + p.string() + "'";
+}
 
 TEST_F(Cli, MasterWritesReportAndHitsTarget) {
   const fs::path in = music("song.wav");

@@ -234,10 +234,13 @@ TEST(Quality, NeutralSettingsDoNoHarm) {
   const OurReading before = measure_ours(in);
   ASSERT_LT(before.true_peak_dbtp, -4.0);
   const fs::path out = temp_dir() / "transparent_out.wav";
-  const MasterReport r = master_or_fail(
-      in, out,
-      settings_with({{"compressionRatio", 1}, {"eqProfile", "neutral"}, {"stereoWidth", 100}, {"tonalMatch", 0},
-                     {"targetLoudness", std::round(before.integrated_lufs * 10.0) / 10.0}}));
+  const MasterReport r =
+      master_or_fail(in, out,
+                     settings_with({{"compressionRatio", 1},
+                                    {"eqProfile", "neutral"},
+                                    {"stereoWidth", 100},
+                                    {"tonalMatch", 0},
+                                    {"targetLoudness", std::round(before.integrated_lufs * 10.0) / 10.0}}));
   const OurReading after = measure_ours(out);
   EXPECT_NEAR(after.integrated_lufs, std::round(before.integrated_lufs * 10.0) / 10.0, 0.1);
   EXPECT_NEAR(after.lra_lu, before.lra_lu, 0.1);
@@ -266,7 +269,8 @@ TEST_P(ProfileResponse, MatchesDocumentedCurve) {
   }
   const fs::path out = temp_dir() / ("pink_" + GetParam() + ".wav");
   const MasterReport r = master_or_fail(
-      in, out, settings_with({{"compressionRatio", 1}, {"eqProfile", GetParam()}, {"tonalMatch", 0}, {"targetLoudness", -20}}));
+      in, out,
+      settings_with({{"compressionRatio", 1}, {"eqProfile", GetParam()}, {"tonalMatch", 0}, {"targetLoudness", -20}}));
   ASSERT_EQ(r.limiter.max_db, 0.0);
   std::vector<double> centres;
   const auto in_bands = band_levels_db(in, &centres);
