@@ -9,10 +9,6 @@ namespace {
 
 constexpr double kCeilingMarginDb = 1e-5;  // aim a hair under the ceiling so rounding cannot cross it
 
-std::size_t power_of_two_at_least(std::size_t n) {
-  return std::bit_ceil(std::max<std::size_t>(n, 2));
-}
-
 // The mean reduction in dB is a mean of logarithms, i.e. the log of a product: gains are multiplied
 // per frame and the product's log2 taken every kProductFrames frames (a gain of 1e-9 per frame for
 // 32 frames is still 1e-288, inside double's range), so no frame pays for a logarithm.
@@ -26,50 +22,42 @@ void Limiter::prepare(const ProcessSpec& spec) {
   num_channels_ = std::clamp(spec.num_channels, 1, kMaxChannels);
   lookahead_frames_ = std::max(1, static_cast<int>(std::lround(kLookaheadMs * 1e-3 * sample_rate_hz_)));
   for (auto& detector : detectors_) detector.prepare(sample_rate_hz_);
-  detector_latency_frames_ = detectors_[0].latency_frames();
 
   const auto lookahead = static_cast<std::size_t>(lookahead_frames_);
-  const std::size_t delay_size = power_of_two_at_least(static_cast<std::size_t>(latency_frames()) + 1);
-  delay_mask_ = delay_size - 1;
-  const std::size_t hold_size = power_of_two_at_least(lookahead + 2 * kGuardFrames);
+  const auto latency = static_cast<std::size_t>(latency_frames());
+  hold_frames_ = lookahead + 2 * kGuardFrames;
+  hold_span_ = std::bit_floor(hold_frames_);
   for (int c = 0; c < kMaxChannels; ++c) {
     const bool used = c < num_channels_;
-    delay_[static_cast<std::size_t>(c)].assign(used ? delay_size : 0, 0.0F);
+    delayed_[static_cast<std::size_t>(c)].assign(used ? latency + kChunkFrames : 0, 0.0F);
     peaks_[static_cast<std::size_t>(c)].assign(used ? kChunkFrames : 0, 0.0F);
   }
-  hold_values_.assign(hold_size, 1.0);
-  hold_frames_.assign(hold_size, 0);
-  average_ring_.assign(lookahead, 0);
-  path_.hold_values = hold_values_.data();
-  path_.hold_frames = hold_frames_.data();
-  path_.hold_mask = hold_size - 1;
-  path_.hold_length = lookahead + 2 * kGuardFrames;
-  path_.average_ring = average_ring_.data();
-  path_.average_length = lookahead;
-  path_.average_full = static_cast<std::int64_t>(kGainOne) * static_cast<std::int64_t>(lookahead);
-  path_.average_scale = 1.0 / (static_cast<double>(lookahead) * kGainOne);
+  required_.assign(hold_frames_ - 1 + kChunkFrames, 1.0F);
+  minima_.assign(required_.size(), 1.0F);
+  fixed_.assign(lookahead + kChunkFrames, static_cast<std::int64_t>(kGainOne));
+  gains_.assign(kChunkFrames, 1.0);
+  average_full_ = static_cast<std::int64_t>(kGainOne) * static_cast<std::int64_t>(lookahead);
+  average_scale_ = 1.0 / (static_cast<double>(lookahead) * kGainOne);
   set_parameters(parameters_);
   reset();
 }
 
 void Limiter::set_parameters(const LimiterParameters& parameters) noexcept {
   parameters_ = parameters;
-  ceiling_ = std::pow(10.0, parameters_.ceiling_dbtp / 20.0);
-  ceiling_target_ = std::pow(10.0, (parameters_.ceiling_dbtp - kCeilingMarginDb) / 20.0);
+  ceiling_ = static_cast<float>(std::pow(10.0, parameters_.ceiling_dbtp / 20.0));
+  ceiling_target_ = static_cast<float>(std::pow(10.0, (parameters_.ceiling_dbtp - kCeilingMarginDb) / 20.0));
   const double release_frames = std::max(parameters_.release_ms, 1.0) * 1e-3 * sample_rate_hz_;
-  path_.release_coefficient = 1.0 - std::exp(-1.0 / release_frames);
+  release_coefficient_ = 1.0 - std::exp(-1.0 / release_frames);
+  release_keep_ = 1.0 - release_coefficient_;
 }
 
 void Limiter::reset() noexcept {
   for (auto& detector : detectors_) detector.reset();
-  for (auto& line : delay_) std::fill(line.begin(), line.end(), 0.0F);
-  write_ = 0;
-  path_.hold_head = path_.hold_tail = 0;
-  path_.frame = 0;
-  path_.released = 1.0;
-  std::fill(average_ring_.begin(), average_ring_.end(), static_cast<std::int64_t>(kGainOne));
-  path_.average_sum = path_.average_full;
-  path_.average_pos = 0;
+  for (auto& line : delayed_) std::fill(line.begin(), line.end(), 0.0F);
+  std::fill(required_.begin(), required_.end(), 1.0F);
+  std::fill(fixed_.begin(), fixed_.end(), static_cast<std::int64_t>(kGainOne));
+  released_ = 1.0;
+  average_sum_ = average_full_;
   min_gain_ = 1.0;
   gain_product_ = 1.0;
   product_frames_ = 0;
@@ -87,84 +75,99 @@ double Limiter::mean_gain_reduction_db() const noexcept {
   return -kDbPerLog2 * log2_sum / static_cast<double>(frames_processed_);
 }
 
-inline double Limiter::GainPath::next(double required_gain) noexcept {
-  // Sliding minimum over the last W + 2G frames.
-  while (hold_tail > hold_head && hold_values[(hold_tail - 1) & hold_mask] >= required_gain) --hold_tail;
-  hold_values[hold_tail & hold_mask] = required_gain;
-  hold_frames[hold_tail & hold_mask] = frame;
-  ++hold_tail;
-  if (hold_frames[hold_head & hold_mask] + hold_length <= frame) ++hold_head;
-  const double held = hold_values[hold_head & hold_mask];
-  ++frame;
+void Limiter::process_chunk(AudioBlock block, std::size_t offset, std::size_t n) noexcept {
+  const int channels = std::min(block.num_channels(), num_channels_);
+  const auto latency = static_cast<std::size_t>(latency_frames());
+  const auto lookahead = static_cast<std::size_t>(lookahead_frames_);
 
-  // Instant fall, exponential rise, never above the held value.
-  if (held <= released) {
-    released = held;
-  } else {
-    released += (held - released) * release_coefficient;
-    if (released > 1.0 - 1e-9) released = std::min(held, 1.0);  // settle exactly, not asymptotically
+  // Detection, and the inputs appended to the delay lines (before the block is overwritten).
+  for (int c = 0; c < channels; ++c) {
+    const auto ch = static_cast<std::size_t>(c);
+    const float* x = block.channel(c) + offset;
+    detectors_[ch].process_block(x, peaks_[ch].data(), n);
+    std::copy_n(x, n, delayed_[ch].data() + latency);
   }
 
-  // Moving average over W frames; truncation in the fixed point keeps it on the safe side.
-  const auto fixed = static_cast<std::int64_t>(released * kGainOne);
-  average_sum += fixed - average_ring[average_pos];
-  average_ring[average_pos] = fixed;
-  if (++average_pos == average_length) average_pos = 0;
-  return average_sum == average_full ? 1.0 : static_cast<double>(average_sum) * average_scale;
-}
+  // Required gain: ceiling / max(peak, ceiling) is exactly 1 at or under the ceiling.
+  float* required = required_.data() + hold_frames_ - 1;
+  const float target = ceiling_target_;
+  const float* first = peaks_[0].data();
+  for (std::size_t i = 0; i < n; ++i) required[i] = first[i];
+  for (int c = 1; c < channels; ++c) {
+    const float* p = peaks_[static_cast<std::size_t>(c)].data();
+    for (std::size_t i = 0; i < n; ++i) required[i] = p[i] > required[i] ? p[i] : required[i];
+  }
+  for (std::size_t i = 0; i < n; ++i) required[i] = target / (required[i] > target ? required[i] : target);
 
-template <int kChannels>
-void Limiter::process_frames(AudioBlock block) noexcept {
-  const auto detector_latency = static_cast<std::size_t>(detector_latency_frames_);
-  const auto latency = static_cast<std::size_t>(latency_frames());
-  const auto ceiling = static_cast<float>(ceiling_);
-  GainPath path = path_;
+  // Hold: minimum over the W + 2G required gains ending at each frame. After the passes with steps
+  // 1, 2, 4, .. span / 2, minima[i] covers required_[i .. i + span - 1]; two such spans cover the window.
+  const std::size_t length = hold_frames_ - 1 + n;
+  float* minima = minima_.data();
+  std::copy_n(required_.data(), length, minima);
+  for (std::size_t step = 1; step < hold_span_; step *= 2) {
+    for (std::size_t i = 0; i + step < length; ++i)
+      minima[i] = minima[i + step] < minima[i] ? minima[i + step] : minima[i];
+  }
+  const std::size_t second = hold_frames_ - hold_span_;
+  for (std::size_t i = 0; i < n; ++i) minima[i] = minima[i + second] < minima[i] ? minima[i + second] : minima[i];
+
+  // Release and moving average: the only recursions, one pass. The statistics ride along in the
+  // recursion's shadow.
+  double released = released_;
+  std::int64_t sum = average_sum_;
   double min_gain = min_gain_;
   double product = gain_product_;
   int product_frames = product_frames_;
-  for (std::size_t pos = 0; pos < block.num_frames(); pos += kChunkFrames) {
-    const std::size_t n = std::min(kChunkFrames, block.num_frames() - pos);
-    for (int c = 0; c < kChannels; ++c) {
-      const auto ch = static_cast<std::size_t>(c);
-      detectors_[ch].process_block(block.channel(c) + pos, peaks_[ch].data(), n);
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-      double peak = 0.0;
-      for (int c = 0; c < kChannels; ++c) {
-        const auto ch = static_cast<std::size_t>(c);
-        delay_[ch][write_] = block.channel(c)[pos + i];
-        const float sample = std::abs(delay_[ch][(write_ - detector_latency) & delay_mask_]);
-        peak = std::max(peak, static_cast<double>(std::max(peaks_[ch][i], sample)));
-      }
-      const double gain = path.next(peak > ceiling_target_ ? ceiling_target_ / peak : 1.0);
-      for (int c = 0; c < kChannels; ++c) {
-        const auto ch = static_cast<std::size_t>(c);
-        const double delayed = static_cast<double>(delay_[ch][(write_ - latency) & delay_mask_]);
-        block.channel(c)[pos + i] = std::clamp(static_cast<float>(delayed * gain), -ceiling, ceiling);
-      }
-      write_ = (write_ + 1) & delay_mask_;
-      min_gain = std::min(min_gain, gain);
-      product *= gain;
-      if (++product_frames == kProductFrames) {
-        reduction_log2_sum_ += std::log2(product);
-        product = 1.0;
-        product_frames = 0;
-      }
+  std::int64_t* fixed = fixed_.data() + lookahead;
+  const double keep = release_keep_;
+  const double rise = release_coefficient_;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto held = static_cast<double>(minima[i]);
+    released = std::min(keep * released + rise * held, held);
+    if (released > 1.0 - 1e-9) released = held;                         // settle exactly, not asymptotically
+    const auto value = static_cast<std::int64_t>(released * kGainOne);  // truncation: on the safe side
+    sum += value - fixed[static_cast<std::ptrdiff_t>(i) - static_cast<std::ptrdiff_t>(lookahead)];
+    fixed[i] = value;
+    const double gain = sum == average_full_ ? 1.0 : static_cast<double>(sum) * average_scale_;
+    gains_[i] = gain;
+    min_gain = std::min(min_gain, gain);
+    product *= gain;
+    if (++product_frames == kProductFrames) {
+      reduction_log2_sum_ += std::log2(product);
+      product = 1.0;
+      product_frames = 0;
     }
   }
-  path_ = path;
+  released_ = released;
+  average_sum_ = sum;
   min_gain_ = min_gain;
   gain_product_ = product;
   product_frames_ = product_frames;
-  frames_processed_ += block.num_frames();
+
+  // Output: the delayed audio times the gain, clamped as a safety net.
+  const float ceiling = ceiling_;
+  const double* gains = gains_.data();
+  for (int c = 0; c < channels; ++c) {
+    const auto ch = static_cast<std::size_t>(c);
+    float* line = delayed_[ch].data();
+    float* out = block.channel(c) + offset;
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto y = static_cast<float>(static_cast<double>(line[i]) * gains[i]);
+      out[i] = y > ceiling ? ceiling : (y < -ceiling ? -ceiling : y);
+    }
+    std::copy_n(line + n, latency, line);
+  }
+
+  // Histories for the next chunk.
+  std::copy_n(required_.data() + n, hold_frames_ - 1, required_.data());
+  std::copy_n(fixed_.data() + n, lookahead, fixed_.data());
 }
 
 void Limiter::process(AudioBlock block) noexcept {
-  if (std::min(block.num_channels(), num_channels_) >= 2) {
-    process_frames<2>(block);
-  } else if (block.num_channels() >= 1) {
-    process_frames<1>(block);
-  }
+  if (block.num_channels() < 1) return;
+  for (std::size_t pos = 0; pos < block.num_frames(); pos += kChunkFrames)
+    process_chunk(block, pos, std::min(kChunkFrames, block.num_frames() - pos));
+  frames_processed_ += block.num_frames();
 }
 
 }  // namespace spectrum::dsp
