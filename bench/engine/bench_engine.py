@@ -349,6 +349,8 @@ def profile_markdown(prof, top):
         by_class[label] = by_class.get(label, 0) + cost
     lines += ["| Class (self cost of every function) | % |", "|---|---:|"]
     for label, cost in sorted(by_class.items(), key=lambda kv: -kv[1]):
+        if cost == 0:
+            continue
         lines.append(f"| {label} | {100.0 * cost / total:.1f} |")
     lines.append("")
     if not prof["tool"].startswith("callgrind"):  # perf's frame-pointer call graphs are too thin for the rest
