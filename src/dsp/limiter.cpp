@@ -15,6 +15,11 @@ constexpr double kCeilingMarginDb = 1e-5;  // aim a hair under the ceiling so ro
 constexpr int kProductFrames = 32;
 constexpr double kDbPerLog2 = 6.0205999132796239;  // 20 log10(2)
 
+// out[i] = min(in[i], in[i + step]) for i < count.
+void min_of_pairs(const float* __restrict in, float* __restrict out, std::size_t step, std::size_t count) noexcept {
+  for (std::size_t i = 0; i < count; ++i) out[i] = in[i + step] < in[i] ? in[i + step] : in[i];
+}
+
 }  // namespace
 
 void Limiter::prepare(const ProcessSpec& spec) {
@@ -34,6 +39,7 @@ void Limiter::prepare(const ProcessSpec& spec) {
   }
   required_.assign(hold_frames_ - 1 + kChunkFrames, 1.0F);
   minima_.assign(required_.size(), 1.0F);
+  scratch_.assign(required_.size(), 1.0F);
   fixed_.assign(lookahead + kChunkFrames, static_cast<std::int64_t>(kGainOne));
   gains_.assign(kChunkFrames, 1.0);
   average_full_ = static_cast<std::int64_t>(kGainOne) * static_cast<std::int64_t>(lookahead);
@@ -102,14 +108,15 @@ void Limiter::process_chunk(AudioBlock block, std::size_t offset, std::size_t n)
   // Hold: minimum over the W + 2G required gains ending at each frame. After the passes with steps
   // 1, 2, 4, .. span / 2, minima[i] covers required_[i .. i + span - 1]; two such spans cover the window.
   const std::size_t length = hold_frames_ - 1 + n;
+  const float* source = required_.data();
   float* minima = minima_.data();
-  std::copy_n(required_.data(), length, minima);
   for (std::size_t step = 1; step < hold_span_; step *= 2) {
-    for (std::size_t i = 0; i + step < length; ++i)
-      minima[i] = minima[i + step] < minima[i] ? minima[i + step] : minima[i];
+    min_of_pairs(source, minima, step, length - step);  // separate buffers: no aliasing, so it vectorises
+    source = minima;
+    minima = (minima == minima_.data()) ? scratch_.data() : minima_.data();
   }
-  const std::size_t second = hold_frames_ - hold_span_;
-  for (std::size_t i = 0; i < n; ++i) minima[i] = minima[i + second] < minima[i] ? minima[i + second] : minima[i];
+  min_of_pairs(source, minima, hold_frames_ - hold_span_, n);
+  const float* held_gains = minima;
 
   // Release and moving average: the only recursions, one pass. The statistics ride along in the
   // recursion's shadow.
@@ -122,7 +129,7 @@ void Limiter::process_chunk(AudioBlock block, std::size_t offset, std::size_t n)
   const double keep = release_keep_;
   const double rise = release_coefficient_;
   for (std::size_t i = 0; i < n; ++i) {
-    const auto held = static_cast<double>(minima[i]);
+    const auto held = static_cast<double>(held_gains[i]);
     released = std::min(keep * released + rise * held, held);
     if (released > 1.0 - 1e-9) released = held;                         // settle exactly, not asymptotically
     const auto value = static_cast<std::int64_t>(released * kGainOne);  // truncation: on the safe side

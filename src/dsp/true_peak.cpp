@@ -1,6 +1,7 @@
 #include "dsp/true_peak.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 
@@ -58,9 +59,13 @@ template <class V>
   std::memcpy(p, &v, sizeof v);
 }
 
-template <class V>
-[[gnu::always_inline]] inline V magnitude(V v) noexcept {
-  return v < 0.0F ? -v : v;
+// |v| by clearing the sign bit: one instruction, and the same bits as std::fabs.
+[[gnu::always_inline]] inline float magnitude(float v) noexcept {
+  return std::fabs(v);
+}
+[[gnu::always_inline]] inline Eight magnitude(Eight v) noexcept {
+  typedef unsigned EightBits __attribute__((vector_size(32)));
+  return reinterpret_cast<Eight>(reinterpret_cast<EightBits>(v) & 0x7FFFFFFFU);
 }
 
 // Stage 1 at x[0] + 1/2; two partial sums halve the add dependency chain.

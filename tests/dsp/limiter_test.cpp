@@ -82,7 +82,8 @@ Stereo loud_material(unsigned seed, bool band_limited = true) {
   return s;
 }
 
-// Independent true peak: ideal (band-limited, circular) 16x interpolation by zero-padding the FFT.
+// Independent true peak: ideal (band-limited, circular) 16x interpolation by zero-padding the FFT, the
+// largest grid point refined by the parabola through its neighbours (< 1e-4 dB from the exact peak).
 double true_peak_16x(const std::vector<float>& x) {
   RealFft small;
   RealFft large;
@@ -97,13 +98,20 @@ double true_peak_16x(const std::vector<float>& x) {
     large.complex_data()[k][1] = half * small.complex_data()[k][1];
   }
   large.inverse();
-  double peak = 0.0;
-  for (std::size_t n = 0; n < large.size(); ++n)
-    peak = std::max(peak, static_cast<double>(std::abs(large.real_data()[n])));
-  return peak / static_cast<double>(x.size());
+  const float* y = large.real_data();
+  const std::size_t size = large.size();
+  std::size_t best = 0;
+  for (std::size_t n = 0; n < size; ++n)
+    if (std::abs(y[n]) > std::abs(y[best])) best = n;
+  const double sign = y[best] < 0.0F ? -1.0 : 1.0;
+  const double a = sign * static_cast<double>(y[(best + size - 1) % size]);
+  const double b = sign * static_cast<double>(y[best]);
+  const double c = sign * static_cast<double>(y[(best + 1) % size]);
+  const double vertex = 2.0 * b - a - c > 0.0 ? b + (a - c) * (a - c) / (8.0 * (2.0 * b - a - c)) : b;
+  return vertex / static_cast<double>(x.size());
 }
 
-// True peak as the project's meter defines it (BS.1770-4 Annex 2 interpolation).
+// True peak as the project's meter reads it (TruePeakDetector).
 double detector_true_peak(const std::vector<float>& x, double rate) {
   TruePeakDetector detector;
   detector.prepare(rate);
@@ -164,15 +172,16 @@ void check_ceiling(bool band_limited) {
       const double meter_db = db(std::max(detector_true_peak(out.left, rate), detector_true_peak(out.right, rate)));
       EXPECT_LE(meter_db, ceiling_dbtp + 0.05);
       const double ideal_db = db(std::max(true_peak_16x(out.left), true_peak_16x(out.right)));
-      // An ideal reconstruction sees more than any 4x meter: the oversampled points can straddle the
-      // peak, under-reading by up to 20 log10(cos(pi f / 4 fs)), 0.44 dB at f = 0.4 fs.
-      if (band_limited) {
-        EXPECT_LE(ideal_db, ceiling_dbtp + 0.5);
-      }
+      // The detector reads band-limited content within ~0.03 dB of the ideal reconstruction, so the ideal
+      // peak of the output respects the ceiling too (measured: 0.005-0.02 dB under it; with the BS.1770
+      // Annex 2 detector this was up to +0.35 dB over). Full-band material (white noise, 3-sample clicks)
+      // has energy between 0.45 fs and Nyquist, which no finite interpolator reconstructs exactly: its
+      // ideal peak was measured up to +0.53 dB over the ceiling (48 kHz, 20 dB over), asserted loosely.
+      EXPECT_LE(ideal_db, ceiling_dbtp + (band_limited ? 0.1 : 0.6));
       EXPECT_GT(limiter.max_gain_reduction_db(), over_db - 1.0);
       EXPECT_GT(limiter.mean_gain_reduction_db(), 0.0);
       std::printf(
-          "%s %6.0f Hz, in %+5.1f dBTP: out sample peak %+.4f, BS.1770 TP %+.4f, 16x TP %+.4f dB; GR max %.2f mean "
+          "%s %6.0f Hz, in %+5.1f dBTP: out sample peak %+.4f, meter TP %+.4f, ideal TP %+.4f dB; GR max %.2f mean "
           "%.2f\n",
           band_limited ? "band-limited" : "full-band", rate, ceiling_dbtp + over_db,
           db(std::max(sample_peak(out.left), sample_peak(out.right))), meter_db, ideal_db,
@@ -185,8 +194,8 @@ TEST(LimiterTest, LoudMaterialStaysUnderTheCeiling) {
   check_ceiling(true);
 }
 
-// White noise and clicks up to Nyquist: the BS.1770 interpolator under-reads content above ~0.4 fs,
-// so only the meter's reading (the dBTP definition) and the sample peak are asserted here.
+// White noise and clicks up to Nyquist: the interpolator's flat band ends at 0.45 fs, so the meter's
+// reading and the sample peak are asserted tightly, the ideal peak loosely (see check_ceiling).
 TEST(LimiterTest, FullBandMaterialStaysUnderTheCeilingAsMetered) {
   check_ceiling(false);
 }
