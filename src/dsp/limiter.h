@@ -47,8 +47,7 @@ struct LimiterParameters {
 // the limiter drives the detector's reading to the ceiling): conformance-suite music +9.5 dB into -1.1 dBTP
 // gave ideal -0.73 .. -0.92 dBTP, ffmpeg ebur128 -1.0 .. -1.2 dBTP.
 // Gain reduction is the same on every channel. A signal whose peaks stay under the ceiling comes
-// out bit-identical (delayed) with 0 dB reduction. Output is identical for any block size (the gain
-// statistics may differ in their last digits, their sums are grouped by chunk).
+// out bit-identical (delayed) with 0 dB reduction. Output and statistics are identical for any block size.
 class Limiter {
  public:
   static constexpr double kLookaheadMs = 3.0;
