@@ -18,6 +18,7 @@
 #include "audio/encoder.h"
 #include "common/atomic_file.h"
 #include "mastering/analysis.h"
+#include "mastering/block_pipeline.h"
 #include "mastering/chain.h"
 #include "mastering/frame_source.h"
 
@@ -84,21 +85,6 @@ class Progress {
   std::int64_t total_ = 1;
 };
 
-// Reads `source` from the start to the end, handing each block to `sink(block)` (which returns Status).
-template <class Sink>
-Status for_each_block(FrameSource& source, AudioBuffer& buffer, const Progress* progress, Sink&& sink) {
-  SPECTRUM_TRY(source.rewind());
-  std::int64_t done = 0;
-  for (;;) {
-    auto n = source.read(buffer);
-    if (!n) return std::move(n).error();
-    if (*n == 0) return {};
-    SPECTRUM_TRY(sink(buffer.block()));
-    done += static_cast<std::int64_t>(*n);
-    if (progress != nullptr) progress->report(done);
-  }
-}
-
 Status check_paths(const MasterJob& job) {
   std::error_code ec;
   if (!std::filesystem::exists(job.input, ec)) {
@@ -163,6 +149,15 @@ struct Track {
   std::size_t block_frames = 4096;
 };
 
+// Reads `source` from the start to the end, handing each block to `sink(block) -> Status` on a second thread.
+template <class Sink>
+Status for_each_block(FrameSource& source, const Track& track, const Progress* progress, Sink&& sink) {
+  return pipelined_pass(source, track.channels, track.block_frames, std::forward<Sink>(sink),
+                        [progress](std::int64_t done) {
+                          if (progress != nullptr) progress->report(done);
+                        });
+}
+
 Expected<Track> open_track(const std::filesystem::path& path, const MasterJob* job, const Limits& limits) {
   auto decoder = audio::Decoder::open(path);
   if (!decoder) return std::move(decoder).error();
@@ -193,9 +188,8 @@ Expected<Track> open_track(const std::filesystem::path& path, const MasterJob* j
 Expected<TrackAnalysis> analyse_input(Track& track, std::size_t cache_budget_bytes, Progress* progress) {
   TrackAnalyzer analyzer;
   analyzer.prepare(track.sample_rate_hz, track.channels, track.expected_duration_s, {});
-  AudioBuffer buffer(track.channels, track.block_frames);
   if (cache_budget_bytes > 0) track.memory = std::make_unique<MemoryTrack>(track.channels);
-  auto status = for_each_block(*track.decoded, buffer, progress, [&](const AudioBlock& block) -> Status {
+  auto status = for_each_block(*track.decoded, track, progress, [&](const AudioBlock& block) -> Status {
     analyzer.process(block);
     if (track.memory) {
       track.memory->append(block);
@@ -214,8 +208,7 @@ Expected<TrackAnalysis> measure(FrameSource& source, const Track& track, TrackAn
                                 const Progress* progress) {
   TrackAnalyzer analyzer;
   analyzer.prepare(track.sample_rate_hz, track.channels, track.expected_duration_s, options);
-  AudioBuffer buffer(track.channels, track.block_frames);
-  auto status = for_each_block(source, buffer, progress, [&](const AudioBlock& block) -> Status {
+  auto status = for_each_block(source, track, progress, [&](const AudioBlock& block) -> Status {
     analyzer.process(block);
     return {};
   });
@@ -389,8 +382,7 @@ Expected<MasterReport> master_file(const MasterJob& job) {
     TrackAnalyzer analyzer;
     analyzer.prepare(track.sample_rate_hz, track.channels, track.expected_duration_s,
                      {.true_peak = true, .spectrum = false});
-    AudioBuffer buffer(track.channels, track.block_frames);
-    auto status = for_each_block(in_place, buffer, &progress, [&](const AudioBlock& block) -> Status {
+    auto status = for_each_block(in_place, track, &progress, [&](const AudioBlock& block) -> Status {
       analyzer.process(block);
       memory.overwrite(block);  // the writer trails the reader by the chain's latency
       return {};
@@ -445,8 +437,7 @@ Expected<MasterReport> master_file(const MasterJob& job) {
     if (!encoder) return std::move(encoder).error();
     TrackAnalyzer out_analyzer;
     out_analyzer.prepare(track.sample_rate_hz, track.channels, track.expected_duration_s, {});
-    AudioBuffer buffer(track.channels, track.block_frames);
-    auto status = for_each_block(limited, buffer, &progress, [&](const AudioBlock& block) -> Status {
+    auto status = for_each_block(limited, track, &progress, [&](const AudioBlock& block) -> Status {
       if (!lossy) out_analyzer.process(block);
       return (*encoder)->write(block);
     });
