@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <string>
 
@@ -235,8 +236,11 @@ struct LoopResult {
   bool reached = true;
 };
 
-Expected<LoopResult> solve_gain(FrameSource& pre, const TrackAnalysis& pre_analysis, OutputStage& stage,
-                                const Track& track, double target_lufs, double ceiling_dbtp, Progress& progress) {
+// `loudness_at(gain_db)` runs one pass of gain and limiter over the track and returns its loudness.
+using LoudnessAt = std::function<Expected<double>(double gain_db)>;
+
+Expected<LoopResult> solve_gain(const TrackAnalysis& pre_analysis, double target_lufs, double ceiling_dbtp,
+                                const LoudnessAt& loudness_at) {
   LoopResult r;
   const double open_loop_db = target_lufs - pre_analysis.normalisable_lufs();
   r.gain_db = open_loop_db;
@@ -253,14 +257,11 @@ Expected<LoopResult> solve_gain(FrameSource& pre, const TrackAnalysis& pre_analy
   double g_prev_lo = lo;
   double l_prev_lo = kNegInf;
   double g = open_loop_db;
-  ProcessedSource limited(pre, stage);
   for (int pass = 0; pass < kMaxLoopPasses; ++pass) {
-    progress.stage("loudness", 0.45 + 0.03 * pass, 0.48 + 0.03 * pass, track.decoder->info().duration_frames_estimate);
-    stage.set_gain_db(g);
-    auto m = measure(limited, track, {.true_peak = false, .spectrum = false}, nullptr);
-    if (!m) return std::move(m).error();
+    auto measured = loudness_at(g);
+    if (!measured) return std::move(measured).error();
     ++r.passes;
-    const double loudness = m->normalisable_lufs();
+    const double loudness = *measured;
     if (std::abs(target_lufs - loudness) < std::abs(target_lufs - r.loudness_lufs) || pass == 0) {
       r.gain_db = g;
       r.loudness_lufs = loudness;
@@ -419,6 +420,46 @@ Expected<MasterReport> master_file(const MasterJob& job) {
 
   auto destination = AtomicFile::create(job.output);
   if (!destination) return std::move(destination).error();
+
+  // One pass of gain and limiter. With `write`, the result is encoded to the temporary file and (for PCM)
+  // measured as written; without, only its loudness is measured.
+  std::optional<double> written_gain_db;  // the gain of the file now in the temporary file
+  TrackAnalysis written;                  // its measurement (PCM outputs)
+  int output_passes = 0;
+  auto output_pass = [&](double gain_db, bool write) -> Expected<TrackAnalysis> {
+    progress.stage(write ? "encode" : "loudness", 0.45 + 0.05 * std::min(output_passes, 8),
+                   0.5 + 0.05 * std::min(output_passes, 8), input->frames);
+    ++output_passes;
+    stage.set_gain_db(gain_db);
+    TrackAnalyzer analyzer;
+    const bool full = write && !lossy;
+    analyzer.prepare(track.sample_rate_hz, track.channels, track.expected_duration_s,
+                     {.true_peak = full, .spectrum = full});
+    std::unique_ptr<audio::Encoder> encoder;
+    if (write) {
+      auto created = audio::Encoder::create(destination->temp_path(), enc_options);
+      if (!created) return std::move(created).error();
+      encoder = std::move(*created);
+    }
+    auto status = for_each_block(limited, track, &progress, [&](const AudioBlock& block) -> Status {
+      analyzer.process(block);
+      return encoder ? encoder->write(block) : Status{};
+    });
+    if (!status) return std::move(status).error();
+    if (!encoder) return analyzer.finish("");
+    SPECTRUM_TRY(encoder->commit());
+    report.limiter = stage.limiter_gain_reduction();
+    written_gain_db = gain_db;
+    written = analyzer.finish("");
+    return written;
+  };
+  // PCM outputs are cheap to write, so every loop pass writes: the pass that meets the target is the output.
+  const LoudnessAt loudness_at = [&](double gain_db) -> Expected<double> {
+    auto pass = output_pass(gain_db, !lossy);
+    if (!pass) return std::move(pass).error();
+    return pass->normalisable_lufs();
+  };
+
   double loop_gain_db = 0.0;
   double gain_adjust_db = 0.0;
   bool solve = !silent;
@@ -429,7 +470,8 @@ Expected<MasterReport> master_file(const MasterJob& job) {
     SPECTRUM_TRY(check_cancel(job));
     if (solve) {
       stage.set_ceiling_dbtp(ceiling);
-      auto loop = solve_gain(pre, *pre_analysis, stage, track, target, ceiling, progress);
+      written_gain_db.reset();
+      auto loop = solve_gain(*pre_analysis, target, ceiling, loudness_at);
       if (!loop) return std::move(loop).error();
       loop_gain_db = loop->gain_db;
       loop_reached = loop->reached;
@@ -437,30 +479,20 @@ Expected<MasterReport> master_file(const MasterJob& job) {
       solve = false;
     }
     report.gain_applied_db = loop_gain_db + gain_adjust_db;
-    stage.set_gain_db(report.gain_applied_db);
-
-    progress.stage("encode", 0.7, 0.9, input->frames);
-    auto encoder = audio::Encoder::create(destination->temp_path(), enc_options);
-    if (!encoder) return std::move(encoder).error();
-    TrackAnalyzer out_analyzer;
-    out_analyzer.prepare(track.sample_rate_hz, track.channels, track.expected_duration_s, {});
-    auto status = for_each_block(limited, track, &progress, [&](const AudioBlock& block) -> Status {
-      if (!lossy) out_analyzer.process(block);
-      return (*encoder)->write(block);
-    });
-    if (!status) return std::move(status).error();
-    SPECTRUM_TRY((*encoder)->commit());
-    report.limiter = stage.limiter_gain_reduction();
+    if (written_gain_db != report.gain_applied_db) {
+      auto pass = output_pass(report.gain_applied_db, true);
+      if (!pass) return std::move(pass).error();
+    }
 
     if (lossy) {  // measure what the listener will decode, not what we fed the encoder
       progress.stage("verify", 0.9, 1.0, input->frames);
-      auto written = open_track(destination->temp_path(), &job, {});
-      if (!written) return Error{ErrorCode::kInternal, "cannot decode the encoded output: " + written.error().message};
-      auto measured = analyse_input(*written, 0, &progress);
+      auto decoded = open_track(destination->temp_path(), &job, {});
+      if (!decoded) return Error{ErrorCode::kInternal, "cannot decode the encoded output: " + decoded.error().message};
+      auto measured = analyse_input(*decoded, 0, &progress);
       if (!measured) return std::move(measured).error();
       delivered = std::move(*measured);
     } else {
-      delivered = out_analyzer.finish("");
+      delivered = written;
     }
     if (silent) break;
     const double tp_excess = delivered.measurement.true_peak_dbtp - job.settings.true_peak_ceiling_dbtp;
