@@ -60,6 +60,7 @@ json to_json(const MasterReport& r) {
             {"targetCurve", to_json(r.target_curve)},
             {"plots", {{"input", to_json(r.input_plot)}, {"output", to_json(r.output_plot)}}},
             {"loudnessPasses", r.loudness_passes},
+            {"encodePasses", r.encode_passes},
             {"warnings", r.warnings}};
   j["reference"] = r.reference ? to_json(*r.reference) : json(nullptr);
   return j;

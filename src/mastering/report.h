@@ -58,6 +58,7 @@ struct MasterReport {
   PlotSeries input_plot;
   PlotSeries output_plot;
   int loudness_passes = 0;            // closed-loop iterations until the target was met
+  int encode_passes = 0;              // times the output was encoded (re-encodes correct lossy overshoot)
   std::vector<std::string> warnings;  // e.g. "input is silent: level left unchanged"
 };
 
