@@ -423,10 +423,8 @@ Expected<MasterReport> master_file(const MasterJob& job) {
   auto destination = AtomicFile::create(job.output);
   if (!destination) return std::move(destination).error();
 
-  // One pass of gain and limiter. With `write`, the result is encoded to the temporary file and (for PCM)
-  // measured as written; without, only its loudness is measured.
+  // One pass of gain and limiter, measuring its loudness; with `write`, also encoded to the temporary file.
   std::optional<double> written_gain_db;  // the gain of the file now in the temporary file
-  TrackAnalysis written;                  // its measurement (PCM outputs)
   int output_passes = 0;
   auto output_pass = [&](double gain_db, bool write) -> Expected<TrackAnalysis> {
     progress.stage(write ? "encode" : "loudness", 0.45 + 0.05 * std::min(output_passes, 8),
@@ -434,9 +432,8 @@ Expected<MasterReport> master_file(const MasterJob& job) {
     ++output_passes;
     stage.set_gain_db(gain_db);
     TrackAnalyzer analyzer;
-    const bool full = write && !lossy;
     analyzer.prepare(track.sample_rate_hz, track.channels, track.expected_duration_s,
-                     {.true_peak = full, .spectrum = full});
+                     {.true_peak = false, .spectrum = false});
     std::unique_ptr<audio::Encoder> encoder;
     if (write) {
       auto created = audio::Encoder::create(destination->temp_path(), enc_options);
@@ -448,13 +445,13 @@ Expected<MasterReport> master_file(const MasterJob& job) {
       return encoder ? encoder->write(block) : Status{};
     });
     if (!status) return std::move(status).error();
-    if (!encoder) return analyzer.finish("");
-    SPECTRUM_TRY(encoder->commit());
-    ++report.encode_passes;
-    report.limiter = stage.limiter_gain_reduction();
-    written_gain_db = gain_db;
-    written = analyzer.finish("");
-    return written;
+    if (encoder) {
+      SPECTRUM_TRY(encoder->commit());
+      ++report.encode_passes;
+      report.limiter = stage.limiter_gain_reduction();
+      written_gain_db = gain_db;
+    }
+    return analyzer.finish("");
   };
   // PCM outputs are cheap to write, so every loop pass writes: the pass that meets the target is the output.
   const LoudnessAt loudness_at = [&](double gain_db) -> Expected<double> {
@@ -488,16 +485,13 @@ Expected<MasterReport> master_file(const MasterJob& job) {
       if (!pass) return std::move(pass).error();
     }
 
-    if (lossy) {  // measure what the listener will decode, not what we fed the encoder
-      progress.stage("verify", 0.9, 1.0, input->frames);
-      auto decoded = open_track(destination->temp_path(), &job, {});
-      if (!decoded) return Error{ErrorCode::kInternal, "cannot decode the encoded output: " + decoded.error().message};
-      auto measured = analyse_input(*decoded, 0, &progress);
-      if (!measured) return std::move(measured).error();
-      delivered = std::move(*measured);
-    } else {
-      delivered = written;
-    }
+    // Measure what the listener will decode, not what we fed the encoder (for PCM the same, up to dither).
+    progress.stage("verify", 0.9, 1.0, input->frames);
+    auto decoded = open_track(destination->temp_path(), &job, {});
+    if (!decoded) return Error{ErrorCode::kInternal, "cannot decode the encoded output: " + decoded.error().message};
+    auto measured = analyse_input(*decoded, 0, &progress);
+    if (!measured) return std::move(measured).error();
+    delivered = std::move(*measured);
     if (silent) break;
     const double tp_excess = delivered.measurement.true_peak_dbtp - job.settings.true_peak_ceiling_dbtp;
     const double loudness_error = target - delivered.normalisable_lufs();
