@@ -303,8 +303,9 @@ Status Decoder::Impl::convert(const AVFrame& decoded) {
   for (int c = 0; c < info.channels; ++c) {
     out[static_cast<std::size_t>(c)] = reinterpret_cast<std::uint8_t*>(pending[static_cast<std::size_t>(c)].data());
   }
-  const int converted = swr_convert(swr.get(), out.data(), capacity,
-                                    const_cast<const std::uint8_t**>(decoded.extended_data), decoded.nb_samples);
+  // swr_convert only reads the input planes; C++ cannot add const two pointer levels down implicitly.
+  const auto** in = const_cast<const std::uint8_t**>(decoded.extended_data);  // NOLINT(*-pro-type-const-cast)
+  const int converted = swr_convert(swr.get(), out.data(), capacity, in, decoded.nb_samples);
   if (converted < 0) {
     return make_error(ErrorCode::kInternal,
                       "sample conversion failed for " + name + ": " + ffmpeg::av_error_string(converted));
@@ -400,7 +401,7 @@ Expected<std::unique_ptr<Decoder::Impl>> Decoder::Impl::open(const fs::path& pat
   return impl;
 }
 
-Decoder::Decoder(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
+Decoder::Decoder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)), info_(impl_->info) {}
 Decoder::~Decoder() = default;
 
 Expected<std::unique_ptr<Decoder>> Decoder::open(const fs::path& path) {
@@ -410,7 +411,7 @@ Expected<std::unique_ptr<Decoder>> Decoder::open(const fs::path& path) {
 }
 
 const StreamInfo& Decoder::info() const noexcept {
-  return impl_->info;
+  return info_;
 }
 
 std::int64_t Decoder::nonfinite_samples_replaced() const noexcept {

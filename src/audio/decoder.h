@@ -64,8 +64,9 @@ class Decoder {
 
  private:
   struct Impl;
-  explicit Decoder(std::unique_ptr<Impl> impl) noexcept;
+  explicit Decoder(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  StreamInfo info_;  // kept here, not in impl_, so references to it stay valid across rewind()
 };
 
 }  // namespace spectrum::audio

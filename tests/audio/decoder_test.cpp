@@ -270,6 +270,21 @@ TEST_F(DecoderTest, ReportsStreamInfoPerFormat) {
   }
 }
 
+// Callers hold info() across passes; rewind() reopens the file but must not move what info() refers to.
+TEST_F(DecoderTest, InfoStaysValidAcrossRewind) {
+  ASSERT_TRUE(encode_file(dir_ / "i.flac", {.format = OutputFormat::kFlac, .sample_rate_hz = 44100},
+                          make_test_signal(2, 44100, 4410))
+                  .ok());
+  auto decoder = Decoder::open(dir_ / "i.flac");
+  ASSERT_TRUE(decoder.ok());
+  const StreamInfo* before = &(*decoder)->info();
+  const std::string codec = before->codec;
+  ASSERT_TRUE((*decoder)->rewind().ok());
+  EXPECT_EQ(&(*decoder)->info(), before);
+  EXPECT_EQ(before->codec, codec);
+  EXPECT_EQ(before->sample_rate_hz, 44100);
+}
+
 TEST_F(DecoderTest, RewindAndReopenYieldIdenticalSamples) {
   for (const auto& [format, file] :
        std::vector<std::pair<OutputFormat, const char*>>{{OutputFormat::kFlac, "r.flac"},

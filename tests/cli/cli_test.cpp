@@ -272,6 +272,75 @@ TEST_F(Cli, DurationLimitIsEnforced) {
   expect_no_output_left();
 }
 
+TEST_F(Cli, TagsAreCarriedOver) {
+  const fs::path in = dir_ / "tagged.flac";
+  ASSERT_EQ(std::system(("ffmpeg -loglevel error -y -f lavfi -i sine=frequency=440:duration=3 -ac 2 "
+                         "-metadata title='Night Drive' -metadata artist='The Testers' " +
+                         q(in))
+                            .c_str()),
+            0);
+  const fs::path out = dir_ / "tagged_mastered.mp3";
+  const CliResult r = run_cli("master " + q(in) + " " + q(out));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const fs::path probe = dir_ / "probe.txt";
+  ASSERT_EQ(std::system(("ffprobe -loglevel error -show_entries format_tags=title,artist -of default=nw=1 " + q(out) +
+                         " > " + q(probe))
+                            .c_str()),
+            0);
+  std::ifstream p(probe);
+  const std::string tags((std::istreambuf_iterator<char>(p)), std::istreambuf_iterator<char>());
+  EXPECT_NE(tags.find("Night Drive"), std::string::npos) << tags;
+  EXPECT_NE(tags.find("The Testers"), std::string::npos) << tags;
+}
+
+// Slope, in dB per octave from 100 Hz to 10 kHz, of (target - levels): how far a spectrum's tilt is off.
+double tilt_mismatch_db_per_octave(const nlohmann::json& centres, const nlohmann::json& levels,
+                                   const nlohmann::json& target) {
+  double sx = 0.0, sy = 0.0, sxx = 0.0, sxy = 0.0;
+  int n = 0;
+  for (std::size_t b = 0; b < centres.size(); ++b) {
+    const double f = centres[b].get<double>();
+    if (f < 99.0 || f > 10100.0) continue;
+    const double x = std::log2(f / 1000.0);
+    const double y = target[b]["gainDb"].get<double>() - levels[b].get<double>();
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    sxy += x * y;
+    ++n;
+  }
+  return (n * sxy - sx * sy) / (n * sxx - sx * sx);
+}
+
+TEST_F(Cli, ReferenceSetsLoudnessAndTonalTarget) {
+  spectrum::test::MusicLikeOptions bright;
+  bright.seconds = 8.0;
+  bright.tilt_db_per_octave = 2.0;
+  bright.loudness_lufs = -16.0;
+  const fs::path ref = dir_ / "reference.wav";
+  ASSERT_TRUE(spectrum::test::write_wav_float(ref, spectrum::test::music_like(bright), 48000).ok());
+  spectrum::test::MusicLikeOptions dark = bright;
+  dark.tilt_db_per_octave = -2.0;
+  dark.loudness_lufs = -20.0;
+  dark.seed = 5;
+  const fs::path in = dir_ / "dark.wav";
+  ASSERT_TRUE(spectrum::test::write_wav_float(in, spectrum::test::music_like(dark), 48000).ok());
+  const CliResult r = run_cli("master " + q(in) + " " + q(dir_ / "dark_mastered.wav") + " --reference " + q(ref) +
+                              " --tonal-match 100 --compression-ratio 1 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  // The reference's loudness became the target, and the output landed on it.
+  EXPECT_NEAR(j["reference"]["integratedLufs"].get<double>(), -16.0, 0.1);
+  EXPECT_NEAR(j["targetLoudnessLufs"].get<double>(), j["reference"]["integratedLufs"].get<double>(), 1e-9);
+  EXPECT_NEAR(j["output"]["integratedLufs"].get<double>(), -16.0, 0.1);
+  // The reference's spectrum became the target: the dark input's tilt moved most of the way to it.
+  const auto& centres = j["plots"]["input"]["bandCentresHz"];
+  const double before = tilt_mismatch_db_per_octave(centres, j["plots"]["input"]["bandLevelsDb"], j["targetCurve"]);
+  const double after = tilt_mismatch_db_per_octave(centres, j["plots"]["output"]["bandLevelsDb"], j["targetCurve"]);
+  EXPECT_GT(std::abs(before), 1.5) << "the input should be clearly darker than the reference";
+  EXPECT_LE(std::abs(after), 0.5 * std::abs(before)) << "before " << before << " dB/oct, after " << after;
+}
+
 TEST_F(Cli, EqCurvesMatchTheDocs) {
   const CliResult r = run_cli("eq-curves");
   ASSERT_EQ(r.exit_code, 0);
