@@ -134,7 +134,8 @@ std::optional<OutputFormat> output_format_from_name(std::string_view name) noexc
   return std::nullopt;
 }
 
-Expected<Settings> parse_settings(const json& obj) {
+Expected<Settings> parse_settings(const json& settings) {
+  const json& obj = settings;
   if (obj.is_null()) return Settings{};
   if (!obj.is_object()) return invalid("settings must be a JSON object (got " + describe(obj) + ")");
 
@@ -162,8 +163,8 @@ Expected<Settings> parse_settings(const json& obj) {
   auto profile = read_string(obj, "eqProfile");
   if (!profile) return std::move(profile).error();
   if (*profile) {
-    auto it = std::find_if(kProfileNames.begin(), kProfileNames.end(),
-                           [&](const ProfileName& p) { return p.name == **profile; });
+    const auto* it = std::find_if(kProfileNames.begin(), kProfileNames.end(),
+                                  [&](const ProfileName& p) { return p.name == **profile; });
     if (it == kProfileNames.end()) {
       return invalid("settings.eqProfile must be one of " + list_names(kProfileNames) + " (got " +
                      describe(obj.at("eqProfile")) + ")");
