@@ -12,14 +12,20 @@
 
 namespace spectrum::dsp {
 
+namespace {
+
+// FFTW's planner is not thread-safe: plans are made under the shared lock. FFTW_ESTIMATE: deterministic plans
+// (same results every run) and no planning time.
+fftwf_plan make_r2c_plan(std::size_t n, float* in, fftwf_complex* out) {
+  std::lock_guard<std::mutex> lock(fftw_planner_mutex());
+  return fftwf_plan_dft_r2c_1d(static_cast<int>(n), in, out, FFTW_ESTIMATE);
+}
+
+}  // namespace
+
 struct BandSpectrum::Fft {
-  explicit Fft(std::size_t n) : size(n) {
-    std::lock_guard<std::mutex> lock(fftw_planner_mutex());
-    in = fftwf_alloc_real(n);
-    out = fftwf_alloc_complex(n / 2 + 1);
-    // FFTW_ESTIMATE: deterministic plans (same results every run) and no planning time.
-    plan = fftwf_plan_dft_r2c_1d(static_cast<int>(n), in, out, FFTW_ESTIMATE);
-  }
+  explicit Fft(std::size_t n)
+      : size(n), in(fftwf_alloc_real(n)), out(fftwf_alloc_complex(n / 2 + 1)), plan(make_r2c_plan(n, in, out)) {}
   ~Fft() {
     std::lock_guard<std::mutex> lock(fftw_planner_mutex());
     fftwf_destroy_plan(plan);

@@ -64,7 +64,8 @@ BiquadCoefficients all_pass(double frequency_fraction, double q) {
   return normalised(1.0 - alpha, -2.0 * c, 1.0 + alpha, 1.0 + alpha, -2.0 * c, 1.0 - alpha);
 }
 
-double magnitude_db(const BiquadCoefficients& k, double frequency_fraction) {
+double magnitude_db(const BiquadCoefficients& coefficients, double frequency_fraction) {
+  const BiquadCoefficients& k = coefficients;
   const std::complex<double> z1 = std::polar(1.0, -2.0 * std::numbers::pi * frequency_fraction);
   const std::complex<double> z2 = z1 * z1;
   const std::complex<double> h = (k.b0 + k.b1 * z1 + k.b2 * z2) / (1.0 + k.a1 * z1 + k.a2 * z2);

@@ -30,7 +30,7 @@ void Limiter::prepare(const ProcessSpec& spec) {
 
   const auto lookahead = static_cast<std::size_t>(lookahead_frames_);
   const auto latency = static_cast<std::size_t>(latency_frames());
-  hold_frames_ = lookahead + 2 * kGuardFrames;
+  hold_frames_ = lookahead + 2 * static_cast<std::size_t>(kGuardFrames);
   hold_span_ = std::bit_floor(hold_frames_);
   for (int c = 0; c < kMaxChannels; ++c) {
     const bool used = c < num_channels_;

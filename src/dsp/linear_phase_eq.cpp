@@ -128,7 +128,8 @@ void LinearPhaseEq::filter_block(int channel) noexcept {
 double LinearPhaseEq::response_db(double frequency_hz) const noexcept {
   // The FIR is symmetric about its centre, so its amplitude is a cosine sum.
   const double w = 2.0 * std::numbers::pi * frequency_hz / sample_rate_hz_;
-  const auto centre = static_cast<double>(taps_.size() / 2);
+  const std::size_t centre_tap = taps_.size() / 2;  // odd length: the middle tap
+  const auto centre = static_cast<double>(centre_tap);
   double amplitude = 0.0;
   for (std::size_t n = 0; n < taps_.size(); ++n)
     amplitude += static_cast<double>(taps_[n]) * std::cos(w * (static_cast<double>(n) - centre));

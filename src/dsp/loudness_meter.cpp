@@ -93,7 +93,7 @@ void LoudnessMeter::process(const float* const* channels, int num_channels, std:
   while (done < num_frames) {
     const std::size_t run = std::min(num_frames - done, fine_frames_ - fine_fill_);
     for (int pair = 0; pair * 2 < channels_; ++pair) {
-      const float* left = channels[2 * pair] + done;
+      const float* left = channels[static_cast<std::ptrdiff_t>(pair) * 2] + done;
       // An odd last channel runs in both lanes; its second lane has weight 0.
       const float* right = (2 * pair + 1 < channels_) ? channels[2 * pair + 1] + done : left;
       process_pair(pair, left, right, run);
@@ -139,8 +139,9 @@ void LoudnessMeter::close_fine_block() noexcept {
   double energy = 0.0;
   for (int pair = 0; pair * 2 < channels_; ++pair) {
     const Lanes sum = fine_sums_[static_cast<std::size_t>(pair)];
-    energy += weights_[static_cast<std::size_t>(2 * pair)] * sum[0];
-    if (2 * pair + 1 < channels_) energy += weights_[static_cast<std::size_t>(2 * pair + 1)] * sum[1];
+    const std::size_t left = static_cast<std::size_t>(pair) * 2;
+    energy += weights_[left] * sum[0];
+    if (2 * pair + 1 < channels_) energy += weights_[left + 1] * sum[1];
     fine_sums_[static_cast<std::size_t>(pair)] = Lanes{0.0, 0.0};
   }
   fine_energy_.push_back(energy);  // no allocation within the reserved duration
@@ -262,8 +263,9 @@ double LoudnessMeter::whole_programme_lufs() const {
   for (double e : fine_energy_) energy += e;
   for (int pair = 0; pair * 2 < channels_; ++pair) {  // the open sub-block
     const Lanes sum = fine_sums_[static_cast<std::size_t>(pair)];
-    energy += weights_[static_cast<std::size_t>(2 * pair)] * sum[0];
-    if (2 * pair + 1 < channels_) energy += weights_[static_cast<std::size_t>(2 * pair + 1)] * sum[1];
+    const std::size_t left = static_cast<std::size_t>(pair) * 2;
+    energy += weights_[left] * sum[0];
+    if (2 * pair + 1 < channels_) energy += weights_[left + 1] * sum[1];
   }
   return energy_to_lufs(energy / static_cast<double>(frames_));
 }

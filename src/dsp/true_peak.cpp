@@ -99,15 +99,19 @@ template <class V>
   return kStage3[0] * (b + c) + kStage3[1] * (a + d);
 }
 
+// Floats per step of a pass: 8 for Eight, 1 for the scalar tail (V = float).
+template <class V>
+inline constexpr std::size_t kLanes = sizeof(V) / sizeof(float);
+
 template <class V>
 [[gnu::always_inline]] inline std::size_t run_stage1(Work& w, std::size_t t, std::size_t end) noexcept {
-  for (; t + sizeof(V) / sizeof(float) <= end; t += sizeof(V) / sizeof(float)) store(w.h + t, stage1<V>(w.x + t + 15));
+  for (; t + kLanes<V> <= end; t += kLanes<V>) store(w.h + t, stage1<V>(w.x + t + 15));
   return t;
 }
 
 template <class V>
 [[gnu::always_inline]] inline std::size_t run_stage2(Work& w, std::size_t t, std::size_t end) noexcept {
-  for (; t + sizeof(V) / sizeof(float) <= end; t += sizeof(V) / sizeof(float)) {
+  for (; t + kLanes<V> <= end; t += kLanes<V>) {
     store(w.qa + t, quarter<V>(w.x + t + 17, w.h + t + 2));
     store(w.qb + t, three_quarters<V>(w.x + t + 17, w.h + t + 2));
   }
@@ -116,7 +120,7 @@ template <class V>
 
 template <class V>
 [[gnu::always_inline]] inline std::size_t run_stage3(Work& w, std::size_t t, std::size_t end) noexcept {
-  for (; t + sizeof(V) / sizeof(float) <= end; t += sizeof(V) / sizeof(float)) {
+  for (; t + kLanes<V> <= end; t += kLanes<V>) {
     const V x0 = load<V>(w.x + t + 18);
     const V x1 = load<V>(w.x + t + 19);
     const V h = load<V>(w.h + t + 3);
@@ -138,7 +142,7 @@ template <class V>
 template <class V>
 [[gnu::always_inline]] inline std::size_t run_refine(const Work& w, float* peaks_out, std::size_t j,
                                                      std::size_t end) noexcept {
-  for (; j + sizeof(V) / sizeof(float) <= end; j += sizeof(V) / sizeof(float)) {
+  for (; j + kLanes<V> <= end; j += kLanes<V>) {
     const V grid[10] = {load<V>(w.e[3] + j),     load<V>(w.x + j + 19), load<V>(w.e[0] + j + 1), load<V>(w.qa + j + 2),
                         load<V>(w.e[1] + j + 1), load<V>(w.h + j + 4),  load<V>(w.e[2] + j + 1), load<V>(w.qb + j + 2),
                         load<V>(w.e[3] + j + 1), load<V>(w.x + j + 20)};
@@ -198,7 +202,8 @@ float TruePeakDetector::process(float x) noexcept {
 }
 
 void TruePeakDetector::process_block(const float* x, float* peaks_out, std::size_t n) noexcept {
-  Work w;  // ~10 KB of stack, fully written before it is read
+  // ~10 KB of stack, fully written before it is read; zeroing it would cost more than the work for short blocks.
+  Work w;  // NOLINT(cppcoreguidelines-pro-type-member-init): written before read, see above
   std::copy(history_.begin(), history_.end(), w.x);
   for (std::size_t start = 0; start < n; start += kChunkFrames) {
     const std::size_t count = std::min(kChunkFrames, n - start);

@@ -43,7 +43,7 @@ class TruePeakDetector {
 
   // Inputs between this sample and the interval attributed to it: the call for input m + latency_frames()
   // reports the interval [m, m + 1) (a peak within 1/16 sample of m may also show in the report of m - 1).
-  [[nodiscard]] int latency_frames() const noexcept { return kLatencyFrames; }
+  [[nodiscard]] static constexpr int latency_frames() noexcept { return kLatencyFrames; }
 
   // Same as calling process() for each sample (bit-identical), computed in chunks so the compiler
   // vectorises across samples. peaks_out may not alias x.
