@@ -359,7 +359,8 @@ Status Encoder::Impl::encode_fifo(std::size_t frames) {
   return drain_packets();
 }
 
-Status Encoder::Impl::drain_packets() {
+// Not const: it advances the codec and muxer, which the Impl owns through pointers.
+Status Encoder::Impl::drain_packets() {  // NOLINT(readability-make-member-function-const)
   while (true) {
     int err = avcodec_receive_packet(codec.get(), packet.get());
     if (err == AVERROR(EAGAIN) || err == AVERROR_EOF) return {};
