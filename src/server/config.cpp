@@ -64,9 +64,7 @@ std::vector<std::string> split_list(const std::string& value) {
 }
 
 bool has_control_or_space(const std::string& value) {
-  for (const char c : value)
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7F) return true;
-  return false;
+  return std::ranges::any_of(value, [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7F; });
 }
 
 // An origin is scheme://host[:port] with nothing after it; browsers send exactly that form.
@@ -210,10 +208,10 @@ const std::vector<KeySpec>& specs() {
        }},
       {{"download-url-ttl-seconds", "SPECTRUM_DOWNLOAD_URL_TTL_SECONDS", "86400 (24 h)",
         "Lifetime of masteredUrl and other signed GET URLs"},
-       integer_into<std::int64_t>(&ServerConfig::download_url_ttl_s, 60, 7 * 24 * 3600)},
+       integer_into<std::int64_t>(&ServerConfig::download_url_ttl_s, 60, std::int64_t{7} * 24 * 3600)},
       {{"upload-url-ttl-seconds", "SPECTRUM_UPLOAD_URL_TTL_SECONDS", "900 (15 min)",
         "Lifetime of signed PUT URLs from /api/upload-url"},
-       integer_into<std::int64_t>(&ServerConfig::upload_url_ttl_s, 60, 7 * 24 * 3600)},
+       integer_into<std::int64_t>(&ServerConfig::upload_url_ttl_s, 60, std::int64_t{7} * 24 * 3600)},
       {{"log-level", "SPECTRUM_LOG_LEVEL", "info", "debug, info, warning or error"},
        [](ServerConfig& c, const std::string& v, const std::string& name) -> Status {
          if (v != "debug" && v != "info" && v != "warning" && v != "error") {
@@ -277,7 +275,8 @@ Expected<ServerConfig> load_config(const EnvLookup& env, const std::map<std::str
     if (spec.key.flag == "http-threads") threads_given = true;
     SPECTRUM_TRY(spec.apply(config, *value, source));
   }
-  for (const auto& [flag, value] : flags) {
+  for (const auto& entry : flags) {
+    const std::string& flag = entry.first;  // a named reference: lambdas cannot capture structured bindings in clang
     const bool known =
         std::any_of(specs().begin(), specs().end(), [&](const KeySpec& s) { return s.key.flag == flag; });
     if (!known) return make_error(ErrorCode::kInvalidArgument, "unknown option --" + flag);

@@ -31,7 +31,7 @@ struct ServerConfig {
   int max_jobs = 1;                // default: the core count
   int max_queue = 4;
   int http_threads = 0;  // default: max_jobs + max_queue + 8
-  std::uint64_t max_body_bytes = 64 * 1024;
+  std::uint64_t max_body_bytes = std::uint64_t{64} * 1024;
   std::uint64_t max_input_bytes = 200ull * 1024 * 1024;
   double max_duration_s = 1200.0;
   double rate_limit_per_minute = 120.0;  // 0 disables rate limiting
@@ -42,8 +42,8 @@ struct ServerConfig {
   std::string api_token;                                    // empty: no authentication
   int trusted_proxy_hops = 0;
   std::string signing_secret;  // empty: <data-dir>/signing-key
-  std::int64_t download_url_ttl_s = 24 * 3600;
-  std::int64_t upload_url_ttl_s = 15 * 60;
+  std::int64_t download_url_ttl_s = std::int64_t{24} * 3600;
+  std::int64_t upload_url_ttl_s = std::int64_t{15} * 60;
   std::string log_level = "info";
   GcsConfig gcs;
 };

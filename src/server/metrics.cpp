@@ -39,7 +39,7 @@ std::string Metrics::render(const Gauges& gauges) const {
       out << "spectrum_job_duration_seconds_bucket{outcome=\"" << outcome << "\",le=\"" << kJobBucketsS[i] << "\"} "
           << h.buckets[i] << "\n";
     }
-    out << "spectrum_job_duration_seconds_bucket{outcome=\"" << outcome << "\",le=\"+Inf\"} " << h.count << "\n"
+    out << "spectrum_job_duration_seconds_bucket{outcome=\"" << outcome << R"(",le="+Inf"} )" << h.count << "\n"
         << "spectrum_job_duration_seconds_sum{outcome=\"" << outcome << "\"} " << h.sum_s << "\n"
         << "spectrum_job_duration_seconds_count{outcome=\"" << outcome << "\"} " << h.count << "\n";
   }

@@ -45,7 +45,7 @@ std::string client_address(std::string_view remote_addr, std::string_view x_forw
   while (true) {
     const std::size_t comma = x_forwarded_for.find(',', start);
     entries.push_back(
-        trim(x_forwarded_for.substr(start, comma == std::string_view::npos ? x_forwarded_for.npos : comma - start)));
+        trim(x_forwarded_for.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start)));
     if (comma == std::string_view::npos) break;
     start = comma + 1;
   }
