@@ -2,6 +2,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 
 #include <array>
@@ -76,11 +77,19 @@ std::string sha256_bytes(std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int length = 0;
   EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<const char*>(digest.data()), length);
+  return {reinterpret_cast<const char*>(digest.data()), length};
 }
 
 std::string sha256_hex(std::string_view data) {
   return hex_encode(sha256_bytes(data));
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), mac.data(), &length);
+  return {reinterpret_cast<const char*>(mac.data()), length};
 }
 
 std::string hex_encode(std::string_view bytes) {

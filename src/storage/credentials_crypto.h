@@ -1,4 +1,4 @@
-// The few cryptographic primitives the GCS client needs, over OpenSSL 3's EVP API: SHA-256, hex and
+// The few cryptographic primitives the storage backends need, over OpenSSL 3: SHA-256, HMAC-SHA256, hex and
 // base64 codecs, and RSASSA-PKCS1-v1_5 with SHA-256 (the "RS256" of JWTs and the "GOOG4-RSA-SHA256" of
 // V4 signed URLs are the same operation).
 #pragma once
@@ -13,7 +13,8 @@ namespace spectrum::storage {
 
 std::string sha256_bytes(std::string_view data);
 std::string sha256_hex(std::string_view data);
-std::string hex_encode(std::string_view bytes);
+std::string hmac_sha256(std::string_view key, std::string_view data);  // raw 32 bytes
+std::string hex_encode(std::string_view bytes);                        // lower-case
 std::string base64_encode(std::string_view bytes);
 std::string base64url_encode(std::string_view bytes);  // unpadded, as JWTs want
 Expected<std::string> base64_decode(std::string_view text);

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "storage/http_client.h"
-#include "storage/v4_sign.h"
+#include "storage/percent_encoding.h"
 
 namespace spectrum::storage {
 namespace {

@@ -12,22 +12,13 @@
 #include <sstream>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
+
+#include "storage/credentials_crypto.h"
+#include "storage/percent_encoding.h"
 
 namespace spectrum::storage {
 namespace {
-
-std::string to_hex(const unsigned char* data, std::size_t size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(size * 2, '0');
-  for (std::size_t i = 0; i < size; ++i) {
-    out[2 * i] = kDigits[data[i] >> 4];
-    out[2 * i + 1] = kDigits[data[i] & 0x0F];
-  }
-  return out;
-}
 
 std::string_view method_name(HttpMethod method) {
   return method == HttpMethod::kPut ? "PUT" : "GET";
@@ -46,11 +37,7 @@ std::string LocalUrlSigner::signature(HttpMethod method, std::string_view name, 
   to_sign.append(name).append("\n");
   to_sign.append(std::to_string(expires_unix_s)).append("\n");
   to_sign.append(content_type);
-  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
-  unsigned int mac_size = 0;
-  HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()),
-       reinterpret_cast<const unsigned char*>(to_sign.data()), to_sign.size(), mac.data(), &mac_size);
-  return to_hex(mac.data(), mac_size);
+  return hex_encode(hmac_sha256(secret_, to_sign));
 }
 
 std::string LocalUrlSigner::signed_path(HttpMethod method, std::string_view name, std::int64_t expires_unix_s,
@@ -97,7 +84,7 @@ Expected<std::string> load_or_create_signing_secret(const std::filesystem::path&
   if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1) {
     return make_error(ErrorCode::kInternal, "no randomness available for the signing key");
   }
-  const std::string secret = to_hex(random.data(), random.size());
+  const std::string secret = hex_encode({reinterpret_cast<const char*>(random.data()), random.size()});
   std::filesystem::create_directories(key_file.parent_path(), ec);
   // O_EXCL: two processes starting at once on the same data directory must not overwrite each other's key.
   const int fd = ::open(key_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, S_IRUSR | S_IWUSR);
@@ -117,22 +104,7 @@ Expected<std::string> load_or_create_signing_secret(const std::filesystem::path&
 }
 
 std::string percent_encode_object_name(std::string_view name) {
-  static constexpr char kDigits[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(name.size());
-  for (const char ch : name) {
-    const auto c = static_cast<unsigned char>(ch);
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                            c == '.' || c == '_' || c == '~' || c == '/';
-    if (unreserved) {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(kDigits[c >> 4]);
-      out.push_back(kDigits[c & 0x0F]);
-    }
-  }
-  return out;
+  return percent_encode(name, /*keep_slash=*/true);
 }
 
 }  // namespace spectrum::storage

@@ -3,15 +3,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
-#include <ctime>
 #include <map>
+
+#include "common/utc_time.h"
 
 namespace spectrum::storage {
 namespace {
-
-bool is_unreserved(unsigned char c) {
-  return std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~';
-}
 
 std::string to_lower(std::string_view text) {
   std::string out(text);
@@ -49,23 +46,6 @@ std::string date_of(std::string_view goog_date_time) {
 
 }  // namespace
 
-std::string percent_encode(std::string_view text, bool keep_slash) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size() * 3);
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (is_unreserved(c) || (keep_slash && c == '/')) {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0x0f]);
-    }
-  }
-  return out;
-}
-
 Endpoint parse_endpoint(std::string_view url_or_authority, std::string_view default_scheme) {
   Endpoint endpoint{std::string(default_scheme), ""};
   std::string_view rest = url_or_authority;
@@ -80,7 +60,13 @@ Endpoint parse_endpoint(std::string_view url_or_authority, std::string_view defa
 
 Expected<std::chrono::system_clock::time_point> parse_iso8601_utc(std::string_view text) {
   const std::string s(text);
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, consumed = 0;
+  int year = 0;
+  int month = 0;
+  int day = 0;
+  int hour = 0;
+  int minute = 0;
+  int second = 0;
+  int consumed = 0;
   bool parsed =
       std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute, &second, &consumed) == 6;
   if (!parsed) {
@@ -104,12 +90,7 @@ Expected<std::chrono::system_clock::time_point> parse_iso8601_utc(std::string_vi
 }
 
 std::string format_goog_date_time(std::chrono::system_clock::time_point time) {
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(time);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y%m%dT%H%M%SZ", &utc);
-  return buffer;
+  return iso8601_basic_utc(time);
 }
 
 Expected<V4SignedUrl> sign_v4_url(const V4SignRequest& request, BlobSigner& signer) {
@@ -155,7 +136,7 @@ Expected<V4SignedUrl> sign_v4_url(const V4SignRequest& request, BlobSigner& sign
   for (const auto& [name, value] : headers) {
     if (!signed_headers.empty()) signed_headers.push_back(';');
     signed_headers += name;
-    canonical_headers += name + ":" + value + "\n";
+    canonical_headers.append(name).append(":").append(value).append("\n");
   }
   const auto content_sha = headers.find("x-goog-content-sha256");
   const std::string payload = content_sha != headers.end() ? content_sha->second : "UNSIGNED-PAYLOAD";
@@ -178,7 +159,7 @@ Expected<V4SignedUrl> sign_v4_url(const V4SignRequest& request, BlobSigner& sign
   std::string canonical_query;
   for (const auto& [name, value] : query) {
     if (!canonical_query.empty()) canonical_query.push_back('&');
-    canonical_query += name + "=" + value;
+    canonical_query.append(name).append("=").append(value);
   }
 
   V4SignedUrl out;

@@ -11,6 +11,7 @@
 
 #include "common/status.h"
 #include "storage/credentials_crypto.h"
+#include "storage/percent_encoding.h"  // percent_encode: callers build object paths and query values with it
 
 namespace spectrum::storage {
 
@@ -44,10 +45,6 @@ struct V4SignedUrl {
 
 // kInvalidArgument for an empty bucket or method, or an expiry outside 1 s .. 7 days.
 Expected<V4SignedUrl> sign_v4_url(const V4SignRequest& request, BlobSigner& signer);
-
-// RFC 3986 percent-encoding: everything outside A-Z a-z 0-9 - . _ ~ becomes %XX (upper-case hex), and
-// '/' too unless `keep_slash` (object paths keep their slashes).
-std::string percent_encode(std::string_view text, bool keep_slash);
 
 // "host:port", "http://host:port" or "https://host" -> scheme and authority. A bare authority takes
 // `default_scheme`, as STORAGE_EMULATOR_HOST without a scheme means plain http in the official clients.
