@@ -12,12 +12,13 @@
 #include "storage/credentials.h"
 #include "storage/http_client.h"
 #include "storage/oauth.h"
+#include "storage/percent_encoding.h"
 #include "storage/v4_sign.h"
 
 namespace spectrum::storage {
 namespace {
 
-constexpr std::uint64_t kChunkGranularityBytes = 256 * 1024;
+constexpr std::uint64_t kChunkGranularityBytes = std::uint64_t{256} * 1024;
 
 struct ObjectMetadata {
   ObjectInfo info;
@@ -79,11 +80,8 @@ class GcsStorage final : public Storage {
     if (!sink) return make_error(ErrorCode::kIoError, "cannot write " + file->temp_path().string());
     HttpRequest request;
     request.url = object_url(name) + "?alt=media";
-    SPECTRUM_TRY(add_auth(request));
     request.response_sink = sink.get();
-    auto response = http_send(request);
-    if (!response) return std::move(response).error();
-    if (!response->ok()) return http_status_error(response->status, "download " + describe(name), response->body);
+    SPECTRUM_TRY(send_expecting_ok(request, "download " + describe(name)));
     if (std::fflush(sink.get()) != 0 || std::ferror(sink.get()) != 0) {
       return make_error(ErrorCode::kIoError, "cannot write " + file->temp_path().string());
     }
@@ -116,10 +114,7 @@ class GcsStorage final : public Storage {
     request.method = "DELETE";
     request.url = object_url(name);
     request.timeout = std::chrono::seconds{60};
-    SPECTRUM_TRY(add_auth(request));
-    auto response = http_send(request);
-    if (!response) return std::move(response).error();
-    if (!response->ok()) return http_status_error(response->status, "delete " + describe(name), response->body);
+    SPECTRUM_TRY(send_expecting_ok(request, "delete " + describe(name)));
     return {};
   }
 
@@ -167,14 +162,21 @@ class GcsStorage final : public Storage {
     return {};
   }
 
+  // Authenticates and sends the request; a status other than 2xx is an error that names `what`.
+  Expected<HttpResponse> send_expecting_ok(HttpRequest& request, const std::string& what) {
+    SPECTRUM_TRY(add_auth(request));
+    auto response = http_send(request);
+    if (!response) return std::move(response).error();
+    if (!response->ok()) return http_status_error(response->status, what, response->body);
+    return response;
+  }
+
   Expected<ObjectMetadata> get_metadata(std::string_view name) {
     HttpRequest request;
     request.url = object_url(name);
     request.timeout = std::chrono::seconds{30};
-    SPECTRUM_TRY(add_auth(request));
-    auto response = http_send(request);
+    auto response = send_expecting_ok(request, "stat " + describe(name));
     if (!response) return std::move(response).error();
-    if (!response->ok()) return http_status_error(response->status, "stat " + describe(name), response->body);
     const nlohmann::json json = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
     if (!json.is_object()) return make_error(ErrorCode::kUnavailable, "stat " + describe(name) + ": not JSON");
     ObjectMetadata metadata;
@@ -193,10 +195,7 @@ class GcsStorage final : public Storage {
     request.headers = {"Content-Type: " + type};
     request.body_file = source;
     request.body_length = size_bytes;
-    SPECTRUM_TRY(add_auth(request));
-    auto response = http_send(request);
-    if (!response) return std::move(response).error();
-    if (!response->ok()) return http_status_error(response->status, "upload " + describe(name), response->body);
+    SPECTRUM_TRY(send_expecting_ok(request, "upload " + describe(name)));
     return {};
   }
 
@@ -213,10 +212,8 @@ class GcsStorage final : public Storage {
                      "X-Upload-Content-Length: " + std::to_string(size_bytes)};
     start.body = nlohmann::json{{"name", std::string(name)}, {"contentType", type}}.dump();
     start.timeout = std::chrono::seconds{60};
-    SPECTRUM_TRY(add_auth(start));
-    auto started = http_send(start);
+    auto started = send_expecting_ok(start, what + " (session start)");
     if (!started) return std::move(started).error();
-    if (!started->ok()) return http_status_error(started->status, what + " (session start)", started->body);
     const std::string session_url = started->header("location");
     if (session_url.empty()) return make_error(ErrorCode::kUnavailable, what + ": no resumable session URL");
 

@@ -66,7 +66,8 @@ Status validate_object_name(std::string_view name) {
   std::size_t start = 0;
   while (true) {
     const std::size_t slash = name.find('/', start);
-    const std::string_view segment = name.substr(start, slash == std::string_view::npos ? name.npos : slash - start);
+    const std::string_view segment =
+        name.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (segment.empty()) return invalid("object name must not contain empty segments ('//' or a trailing '/')");
     if (segment == "." || segment == "..") return invalid("object name must not contain '.' or '..' segments");
     if (slash == std::string_view::npos) break;
