@@ -1,6 +1,6 @@
 #include "server/server.h"
 
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX sigset_t, sigtimedwait, pthread_sigmask
 
 #include <algorithm>
 #include <chrono>
@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <string>
@@ -16,6 +17,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "common/utc_time.h"
 #include "mastering/settings.h"
 #include "server/admission.h"
 #include "server/api_error.h"
@@ -44,15 +46,6 @@ thread_local Clock::time_point t_request_start{};
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-std::string iso8601(std::chrono::system_clock::time_point when) {
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(when);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
 }
 
 void send_json(httplib::Response& res, int status, const json& body) {
@@ -131,18 +124,19 @@ class HttpService::Impl {
   void install() {
     server_.set_pre_routing_handler(
         [this](const httplib::Request& req, httplib::Response& res) { return before_routing(req, res); });
-    server_.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
-      std::string what = "unknown exception";
-      try {
-        if (ep) std::rethrow_exception(ep);
-      } catch (const std::exception& e) {
-        what = e.what();
-      } catch (...) {
-      }
-      log_json(Severity::kError, "unhandled exception in a handler", {{"detail", what}, {"path", req.path}});
-      res.headers.erase("Content-Disposition");
-      send_error(res, 500, "internal error");
-    });
+    server_.set_exception_handler(
+        [](const httplib::Request& req, httplib::Response& res, const std::exception_ptr& ep) {
+          std::string what = "unknown exception";
+          try {
+            if (ep) std::rethrow_exception(ep);
+          } catch (const std::exception& e) {
+            what = e.what();
+          } catch (...) {
+          }
+          log_json(Severity::kError, "unhandled exception in a handler", {{"detail", what}, {"path", req.path}});
+          res.headers.erase("Content-Disposition");
+          send_error(res, 500, "internal error");
+        });
     server_.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
       if (!res.body.empty() || res.content_length_ > 0) return httplib::Server::HandlerResponse::Unhandled;
       send_error(res, res.status, default_message(res.status));
@@ -159,28 +153,8 @@ class HttpService::Impl {
       res.set_content(metrics_.render(gauges), "text/plain; version=0.0.4");
     });
 
-    // Both overloads: httplib hands body-less POSTs to the plain one.
-    server_.Post("/api/master-audio",
-                 httplib::Server::HandlerWithContentReader(
-                     [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
-                       std::string body;
-                       if (!read_json_body(reader, res, body)) return;
-                       master_audio(req, res, body);
-                     }));
-    server_.Post("/api/master-audio",
-                 httplib::Server::Handler([this](const httplib::Request& req, httplib::Response& res) {
-                   master_audio(req, res, req.body);
-                 }));
-    server_.Post("/api/upload-url",
-                 httplib::Server::HandlerWithContentReader(
-                     [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
-                       std::string body;
-                       if (!read_json_body(reader, res, body)) return;
-                       upload_url(req, res, body);
-                     }));
-    server_.Post("/api/upload-url",
-                 httplib::Server::Handler(
-                     [this](const httplib::Request& req, httplib::Response& res) { upload_url(req, res, req.body); }));
+    post_json("/api/master-audio", &Impl::master_audio);
+    post_json("/api/upload-url", &Impl::upload_url);
 
     if (backend_.local != nullptr) {
       server_.Get("/files/(.+)", [this](const httplib::Request& req, httplib::Response& res) { get_file(req, res); });
@@ -282,16 +256,33 @@ class HttpService::Impl {
     return HR::Unhandled;
   }
 
+  // A POST endpoint whose body is JSON: `handler` is a member taking (request, response, body). Both overloads:
+  // httplib hands body-less POSTs to the plain one.
+  template <class Handler>
+  void post_json(const std::string& pattern, Handler handler) {
+    server_.Post(pattern, httplib::Server::HandlerWithContentReader(
+                              [this, handler](const httplib::Request& req, httplib::Response& res,
+                                              const httplib::ContentReader& reader) {
+                                std::string body;
+                                if (!read_json_body(reader, res, body)) return;
+                                std::invoke(handler, this, req, res, body);
+                              }));
+    server_.Post(pattern,
+                 httplib::Server::Handler([this, handler](const httplib::Request& req, httplib::Response& res) {
+                   std::invoke(handler, this, req, res, req.body);
+                 }));
+  }
+
   // An early answer; the body (if any) is left unread, so the connection is closed after it.
-  httplib::Server::HandlerResponse reject(httplib::Response& res, int status, const std::string& message,
-                                          int retry_after_s) {
+  static httplib::Server::HandlerResponse reject(httplib::Response& res, int status, const std::string& message,
+                                                 int retry_after_s) {
     if (retry_after_s > 0) res.set_header("Retry-After", std::to_string(retry_after_s));
     res.set_header("Connection", "close");
     send_error(res, status, message);
     return httplib::Server::HandlerResponse::Handled;
   }
 
-  bool read_json_body(const httplib::ContentReader& reader, httplib::Response& res, std::string& body) {
+  bool read_json_body(const httplib::ContentReader& reader, httplib::Response& res, std::string& body) const {
     switch (read_body(reader, config_.max_body_bytes, body)) {
       case BodyRead::kOk:
         return true;
@@ -312,7 +303,7 @@ class HttpService::Impl {
     const auto started = Clock::now();
     const json request = json::parse(body, nullptr, false);
     if (request.is_discarded() || !request.is_object()) {
-      send_error(res, 400, "request body must be a JSON object: {\"fileName\", \"settings\"}");
+      send_error(res, 400, R"(request body must be a JSON object: {"fileName", "settings"})");
       return;
     }
     const auto file_name = request.find("fileName");
@@ -393,18 +384,18 @@ class HttpService::Impl {
               {{"success", true},
                {"masteredUrl", absolute_url(req, result.mastered_url.url)},
                {"masteredFileName", result.mastered_name},
-               {"expiresAt", iso8601(result.mastered_url.expires_at)},
+               {"expiresAt", iso8601_utc(result.mastered_url.expires_at)},
                {"jobId", job.job_id},
                {"processingTime", total_s},
                {"report", std::move(result.report)}});
   }
 
-  void upload_url(const httplib::Request& req, httplib::Response& res, const std::string& body) {
+  void upload_url(const httplib::Request& req, httplib::Response& res, const std::string& body) const {
     json request = json::object();
     if (!body.empty()) {
       request = json::parse(body, nullptr, false);
       if (request.is_discarded() || !request.is_object()) {
-        send_error(res, 400, "request body must be a JSON object: {\"fileName\"?, \"contentType\"?}");
+        send_error(res, 400, R"(request body must be a JSON object: {"fileName"?, "contentType"?})");
         return;
       }
     }
@@ -440,7 +431,7 @@ class HttpService::Impl {
     }
     json answer = {{"uploadUrl", absolute_url(req, url->url)},
                    {"fileName", name},
-                   {"expiresAt", iso8601(url->expires_at)},
+                   {"expiresAt", iso8601_utc(url->expires_at)},
                    {"method", "PUT"}};
     if (!content_type.empty()) answer["headers"] = {{"Content-Type", content_type}};
     send_json(res, 200, answer);
@@ -450,7 +441,7 @@ class HttpService::Impl {
 
   // Checks the name and the signature; on failure the response is already filled in.
   bool verify_file_request(const httplib::Request& req, httplib::Response& res, storage::HttpMethod method,
-                           const std::string& name) {
+                           const std::string& name) const {
     if (auto valid = storage::validate_object_name(name); !valid) {
       send_error(res, 400, "object name: " + valid.error().message);
       return false;
@@ -471,7 +462,7 @@ class HttpService::Impl {
     return true;
   }
 
-  void get_file(const httplib::Request& req, httplib::Response& res) {
+  void get_file(const httplib::Request& req, httplib::Response& res) const {
     const std::string name = req.matches[1];
     if (!verify_file_request(req, res, storage::HttpMethod::kGet, name)) return;
     auto info = backend_.storage->stat(name);
@@ -503,7 +494,7 @@ class HttpService::Impl {
                              });
   }
 
-  void put_file(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader* reader) {
+  void put_file(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader* reader) const {
     const std::string name = req.matches[1];
     if (!verify_file_request(req, res, storage::HttpMethod::kPut, name)) {
       res.set_header("Connection", "close");
@@ -729,7 +720,7 @@ int run_server(const ServerConfig& config) {
 
   std::atomic<bool> stopped{false};
   std::thread signal_thread([&] {
-    const timespec poll{0, 200 * 1000 * 1000};
+    const timespec poll{0, 200'000'000};  // 200 ms
     while (!stopped) {
       const int signal_number = sigtimedwait(&signals, nullptr, &poll);
       if (signal_number <= 0) continue;
