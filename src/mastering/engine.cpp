@@ -46,7 +46,6 @@ bool is_lossy(OutputFormat f) {
 double ceiling_margin_db(OutputFormat f) {
   switch (f) {
     case OutputFormat::kMp3:
-      return 1.5;
     case OutputFormat::kAac:
     case OutputFormat::kVorbis:
     case OutputFormat::kOpus:
@@ -419,9 +418,9 @@ Expected<MasterReport> master_file(const MasterJob& job) {
 
   // Silence is left as it is: no gain would make the noise floor "music".
   const bool silent = !std::isfinite(pre_analysis->normalisable_lufs());
-  if (silent) report.warnings.push_back("the input is silent (below the -70 LUFS gate): level left unchanged");
+  if (silent) report.warnings.emplace_back("the input is silent (below the -70 LUFS gate): level left unchanged");
   if (!std::isfinite(input->measurement.integrated_lufs) && !silent) {
-    report.warnings.push_back("the input is shorter than the 400 ms loudness gate: normalised by its ungated loudness");
+    report.warnings.emplace_back("the input is shorter than the 400 ms loudness gate: normalised by its ungated loudness");
   }
 
   // Passes 3 and 4: closed loop, then write and verify the delivered file.
