@@ -397,12 +397,14 @@ Expected<MasterReport> master_file(const MasterJob& job) {
   Expected<TrackAnalysis> pre_analysis = make_error(ErrorCode::kInternal, "not measured");
   if (track.memory) {
     MemoryTrack& memory = *track.memory;
-    ProcessedSource in_place(memory, chain);
+    // Filters on this core, dynamics and metering on the pipeline's other one.
+    ProcessedSource in_place(memory, chain.filters());
     memory.rewind_writer();
     TrackAnalyzer analyzer;
     analyzer.prepare(track.sample_rate_hz, track.channels, track.expected_duration_s,
                      {.true_peak = true, .spectrum = false});
     auto status = for_each_block(in_place, track, &progress, [&](const AudioBlock& block) -> Status {
+      chain.process_dynamics(block);
       analyzer.process(block);
       memory.overwrite(block);  // the writer trails the reader by the chain's latency
       return {};
@@ -420,7 +422,8 @@ Expected<MasterReport> master_file(const MasterJob& job) {
   const bool silent = !std::isfinite(pre_analysis->normalisable_lufs());
   if (silent) report.warnings.emplace_back("the input is silent (below the -70 LUFS gate): level left unchanged");
   if (!std::isfinite(input->measurement.integrated_lufs) && !silent) {
-    report.warnings.emplace_back("the input is shorter than the 400 ms loudness gate: normalised by its ungated loudness");
+    report.warnings.emplace_back(
+        "the input is shorter than the 400 ms loudness gate: normalised by its ungated loudness");
   }
 
   // Passes 3 and 4: closed loop, then write and verify the delivered file.
@@ -450,8 +453,10 @@ Expected<MasterReport> master_file(const MasterJob& job) {
       if (!created) return std::move(created).error();
       encoder = std::move(*created);
     }
+    // A lossy encode is measured after decoding; metering its input as well would only load the encoder's core.
+    const bool measure = !(write && lossy);
     auto status = for_each_block(limited, track, &progress, [&](const AudioBlock& block) -> Status {
-      analyzer.process(block);
+      if (measure) analyzer.process(block);
       return encoder ? encoder->write(block) : Status{};
     });
     if (!status) return std::move(status).error();
