@@ -80,11 +80,6 @@ std::size_t MemoryTrack::bytes() const noexcept {
   return chunks * kChunkFrames * sizeof(float);
 }
 
-void MemoryTrack::clear() noexcept {
-  for (auto& chunks : chunks_) chunks.clear();
-  frames_ = read_pos_ = write_pos_ = 0;
-}
-
 Expected<std::size_t> ProcessedSource::read(AudioBuffer& buffer) {
   if (to_skip_ < 0) {
     to_skip_ = processor_.latency_frames();

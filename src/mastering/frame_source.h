@@ -53,7 +53,6 @@ class MemoryTrack final : public FrameSource {
   }
   [[nodiscard]] std::int64_t frames() const noexcept { return frames_; }
   [[nodiscard]] std::size_t bytes() const noexcept;
-  void clear() noexcept;
 
  private:
   static constexpr std::size_t kChunkFrames = 1 << 16;
