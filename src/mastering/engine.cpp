@@ -186,41 +186,45 @@ Expected<Track> open_track(const std::filesystem::path& path, const MasterJob* j
   return t;
 }
 
+// Measures whatever `source` yields; `before_metering(block) -> Status` may change or store each block first.
+template <class Hook>
+Expected<TrackAnalysis> measure(FrameSource& source, const Track& track, TrackAnalyzer::Options options,
+                                const Progress* progress, Hook&& before_metering) {
+  TrackAnalyzer analyzer;
+  analyzer.prepare(track.sample_rate_hz, track.channels, track.expected_duration_s, options);
+  auto status = for_each_block(source, track, progress, [&](const AudioBlock& block) -> Status {
+    SPECTRUM_TRY(before_metering(block));
+    analyzer.process(block);
+    return {};
+  });
+  if (!status) return std::move(status).error();
+  return analyzer.finish("");
+}
+
+Expected<TrackAnalysis> measure(FrameSource& source, const Track& track, TrackAnalyzer::Options options,
+                                const Progress* progress) {
+  return measure(source, track, options, progress, [](const AudioBlock&) { return Status{}; });
+}
+
 // Pass 1: measure the input; keep it in memory while it fits the budget.
 Expected<TrackAnalysis> analyse_input(Track& track, std::size_t cache_budget_bytes, Progress* progress) {
-  TrackAnalyzer analyzer;
-  analyzer.prepare(track.sample_rate_hz, track.channels, track.expected_duration_s, {});
   // Decide up front from the container's duration, so a long track never fills the cache only to drop it
   // (that would put the whole budget on the peak memory of exactly the tracks that stream).
   const double expected_bytes = track.expected_duration_s * track.sample_rate_hz * track.channels * sizeof(float);
   if (cache_budget_bytes > 0 && expected_bytes <= static_cast<double>(cache_budget_bytes)) {
     track.memory = std::make_unique<MemoryTrack>(track.channels);
   }
-  auto status = for_each_block(*track.decoded, track, progress, [&](const AudioBlock& block) -> Status {
-    analyzer.process(block);
+  auto analysis = measure(*track.decoded, track, {}, progress, [&](const AudioBlock& block) -> Status {
     if (track.memory) {
       track.memory->append(block);
       if (track.memory->bytes() > cache_budget_bytes) track.memory.reset();  // too long: stream instead
     }
     return {};
   });
-  if (!status) return std::move(status).error();
-  TrackAnalysis analysis = analyzer.finish(format_label(track.decoder->info()));
-  if (analysis.frames == 0) return make_error(ErrorCode::kCorruptInput, "the input contains no audio samples");
+  if (!analysis) return analysis;
+  analysis->measurement.format = format_label(track.decoder->info());
+  if (analysis->frames == 0) return make_error(ErrorCode::kCorruptInput, "the input contains no audio samples");
   return analysis;
-}
-
-// Measures loudness (and optionally true peak) of whatever `source` yields.
-Expected<TrackAnalysis> measure(FrameSource& source, const Track& track, TrackAnalyzer::Options options,
-                                const Progress* progress) {
-  TrackAnalyzer analyzer;
-  analyzer.prepare(track.sample_rate_hz, track.channels, track.expected_duration_s, options);
-  auto status = for_each_block(source, track, progress, [&](const AudioBlock& block) -> Status {
-    analyzer.process(block);
-    return {};
-  });
-  if (!status) return std::move(status).error();
-  return analyzer.finish("");
 }
 
 // The closed loop: find the gain ahead of the limiter that lands the output on the target.
@@ -400,17 +404,12 @@ Expected<MasterReport> master_file(const MasterJob& job) {
     // Filters on this core, dynamics and metering on the pipeline's other one.
     ProcessedSource in_place(memory, chain.filters());
     memory.rewind_writer();
-    TrackAnalyzer analyzer;
-    analyzer.prepare(track.sample_rate_hz, track.channels, track.expected_duration_s,
-                     {.true_peak = true, .spectrum = false});
-    auto status = for_each_block(in_place, track, &progress, [&](const AudioBlock& block) -> Status {
-      chain.process_dynamics(block);
-      analyzer.process(block);
-      memory.overwrite(block);  // the writer trails the reader by the chain's latency
-      return {};
-    });
-    if (!status) return std::move(status).error();
-    pre_analysis = analyzer.finish("");
+    pre_analysis = measure(in_place, track, {.true_peak = true, .spectrum = false}, &progress,
+                           [&](const AudioBlock& block) -> Status {
+                             chain.process_dynamics(block);
+                             memory.overwrite(block);  // the writer trails the reader by the chain's latency
+                             return {};
+                           });
   } else {
     pre_analysis = measure(streamed_pre, track, {.true_peak = true, .spectrum = false}, &progress);
   }
