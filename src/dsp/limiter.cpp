@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 
 namespace spectrum::dsp {
 namespace {
@@ -15,31 +16,91 @@ constexpr double kCeilingMarginDb = 1e-5;  // aim a hair under the ceiling so ro
 constexpr int kProductFrames = 32;
 constexpr double kDbPerLog2 = 6.0205999132796239;  // 20 log10(2)
 
-// out[i] = min(in[i], in[i + step]) for i < count.
-void min_of_pairs(const float* __restrict in, float* __restrict out, std::size_t step, std::size_t count) noexcept {
-  for (std::size_t i = 0; i < count; ++i) out[i] = in[i + step] < in[i] ? in[i + step] : in[i];
+// out[i] = max(in[i], in[i + step]) for i < count.
+void max_of_pairs(const float* __restrict in, float* __restrict out, std::size_t step, std::size_t count) noexcept {
+  for (std::size_t i = 0; i < count; ++i) out[i] = in[i + step] > in[i] ? in[i + step] : in[i];
+}
+
+// The largest of n non-negative floats: their bit patterns order like the values, and an integer maximum
+// vectorises where a float one (NaN and signed-zero rules) does not.
+float max_of_non_negative(const float* x, std::size_t n) noexcept {
+  std::uint32_t largest = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t bits = 0;
+    std::memcpy(&bits, x + i, sizeof bits);
+    largest = bits > largest ? bits : largest;
+  }
+  return std::bit_cast<float>(largest);
 }
 
 }  // namespace
 
+int Limiter::lookahead_frames(double sample_rate_hz) noexcept {
+  return std::max(1, static_cast<int>(std::lround(kLookaheadMs * 1e-3 * sample_rate_hz)));
+}
+
+void LimiterSideChain::prepare(const ProcessSpec& spec) {
+  num_channels_ = std::clamp(spec.num_channels, 1, kMaxChannels);
+  for (auto& detector : detectors_) detector.prepare(spec.sample_rate_hz);
+  hold_frames_ = static_cast<std::size_t>(Limiter::lookahead_frames(spec.sample_rate_hz)) +
+                 2 * static_cast<std::size_t>(Limiter::kGuardFrames);
+  hold_span_ = std::bit_floor(hold_frames_);
+  channel_peaks_.assign(kChunkFrames, 0.0F);
+  peaks_.assign(hold_frames_ - 1 + kChunkFrames, 0.0F);
+  maxima_.assign(peaks_.size(), 0.0F);
+  scratch_.assign(peaks_.size(), 0.0F);
+  reset();
+}
+
+void LimiterSideChain::reset() noexcept {
+  for (auto& detector : detectors_) detector.reset();
+  std::fill(peaks_.begin(), peaks_.end(), 0.0F);
+}
+
+void LimiterSideChain::process(const AudioBlock& block, float* held_out) noexcept {
+  for (std::size_t pos = 0; pos < block.num_frames(); pos += kChunkFrames)
+    process_chunk(block, pos, std::min(kChunkFrames, block.num_frames() - pos), held_out + pos);
+}
+
+void LimiterSideChain::process_chunk(const AudioBlock& block, std::size_t offset, std::size_t n,
+                                     float* held_out) noexcept {
+  const int channels = std::min(block.num_channels(), num_channels_);
+  float* peaks = peaks_.data() + hold_frames_ - 1;
+  for (int c = 0; c < channels; ++c) {
+    float* detected = c == 0 ? peaks : channel_peaks_.data();
+    detectors_[static_cast<std::size_t>(c)].process_block(block.channel(c) + offset, detected, n);
+    if (c == 0) continue;
+    for (std::size_t i = 0; i < n; ++i) peaks[i] = detected[i] > peaks[i] ? detected[i] : peaks[i];
+  }
+
+  // Hold: maximum over the W + 2G peaks ending at each frame. After the passes with steps 1, 2, 4, ..
+  // span / 2, maxima[i] covers peaks_[i .. i + span - 1]; two such spans cover the window.
+  const std::size_t length = hold_frames_ - 1 + n;
+  const float* source = peaks_.data();
+  float* maxima = maxima_.data();
+  for (std::size_t step = 1; step < hold_span_; step *= 2) {
+    max_of_pairs(source, maxima, step, length - step);  // separate buffers: no aliasing, so it vectorises
+    source = maxima;
+    maxima = (maxima == maxima_.data()) ? scratch_.data() : maxima_.data();
+  }
+  max_of_pairs(source, held_out, hold_frames_ - hold_span_, n);
+  std::copy_n(peaks_.data() + n, hold_frames_ - 1, peaks_.data());
+}
+
 void Limiter::prepare(const ProcessSpec& spec) {
   sample_rate_hz_ = spec.sample_rate_hz;
   num_channels_ = std::clamp(spec.num_channels, 1, kMaxChannels);
-  lookahead_frames_ = std::max(1, static_cast<int>(std::lround(kLookaheadMs * 1e-3 * sample_rate_hz_)));
-  for (auto& detector : detectors_) detector.prepare(sample_rate_hz_);
+  lookahead_frames_ = lookahead_frames(sample_rate_hz_);
+  side_chain_.prepare(spec);
+  held_.assign(kChunkFrames, 0.0F);
+  required_.assign(kChunkFrames, 1.0F);
 
   const auto lookahead = static_cast<std::size_t>(lookahead_frames_);
   const auto latency = static_cast<std::size_t>(latency_frames());
-  hold_frames_ = lookahead + 2 * static_cast<std::size_t>(kGuardFrames);
-  hold_span_ = std::bit_floor(hold_frames_);
   for (int c = 0; c < kMaxChannels; ++c) {
     const bool used = c < num_channels_;
     delayed_[static_cast<std::size_t>(c)].assign(used ? latency + kChunkFrames : 0, 0.0F);
-    peaks_[static_cast<std::size_t>(c)].assign(used ? kChunkFrames : 0, 0.0F);
   }
-  required_.assign(hold_frames_ - 1 + kChunkFrames, 1.0F);
-  minima_.assign(required_.size(), 1.0F);
-  scratch_.assign(required_.size(), 1.0F);
   fixed_.assign(lookahead + kChunkFrames, static_cast<std::int64_t>(kGainOne));
   gains_.assign(kChunkFrames, 1.0);
   average_full_ = static_cast<std::int64_t>(kGainOne) * static_cast<std::int64_t>(lookahead);
@@ -58,9 +119,8 @@ void Limiter::set_parameters(const LimiterParameters& parameters) noexcept {
 }
 
 void Limiter::reset() noexcept {
-  for (auto& detector : detectors_) detector.reset();
+  side_chain_.reset();
   for (auto& line : delayed_) std::fill(line.begin(), line.end(), 0.0F);
-  std::fill(required_.begin(), required_.end(), 1.0F);
   std::fill(fixed_.begin(), fixed_.end(), static_cast<std::int64_t>(kGainOne));
   released_ = 1.0;
   average_sum_ = average_full_;
@@ -81,42 +141,30 @@ double Limiter::mean_gain_reduction_db() const noexcept {
   return -kDbPerLog2 * log2_sum / static_cast<double>(frames_processed_);
 }
 
-void Limiter::process_chunk(AudioBlock block, std::size_t offset, std::size_t n) noexcept {
-  const int channels = std::min(block.num_channels(), num_channels_);
-  const auto latency = static_cast<std::size_t>(latency_frames());
+void Limiter::compute_gains(const float* held, float scale, std::size_t n) noexcept {
   const auto lookahead = static_cast<std::size_t>(lookahead_frames_);
+  const float target = ceiling_target_;
+  std::int64_t* fixed = fixed_.data() + lookahead;
 
-  // Detection, and the inputs appended to the delay lines (before the block is overwritten).
-  for (int c = 0; c < channels; ++c) {
-    const auto ch = static_cast<std::size_t>(c);
-    const float* x = block.channel(c) + offset;
-    detectors_[ch].process_block(x, peaks_[ch].data(), n);
-    std::copy_n(x, n, delayed_[ch].data() + latency);
+  // Nothing over the ceiling while the gain rests at exactly 1: the recursion below would give 1 for
+  // every frame (the release settles to exactly 1, the running sum stays full), so skip it.
+  if (released_ == 1.0 && average_sum_ == average_full_ && scale * max_of_non_negative(held, n) <= target) {
+    std::fill_n(gains_.begin(), n, 1.0);
+    std::fill_n(fixed, n, static_cast<std::int64_t>(kGainOne));
+    if (product_frames_ + static_cast<int>(n) >= kProductFrames) {  // the folds: log2(1) adds nothing after the first
+      reduction_log2_sum_ += std::log2(gain_product_);
+      gain_product_ = 1.0;
+    }
+    product_frames_ = (product_frames_ + static_cast<int>(n)) % kProductFrames;
+    return;
   }
 
   // Required gain: ceiling / max(peak, ceiling) is exactly 1 at or under the ceiling.
-  float* required = required_.data() + hold_frames_ - 1;
-  const float target = ceiling_target_;
-  const float* first = peaks_[0].data();
-  for (std::size_t i = 0; i < n; ++i) required[i] = first[i];
-  for (int c = 1; c < channels; ++c) {
-    const float* p = peaks_[static_cast<std::size_t>(c)].data();
-    for (std::size_t i = 0; i < n; ++i) required[i] = p[i] > required[i] ? p[i] : required[i];
+  float* required = required_.data();
+  for (std::size_t i = 0; i < n; ++i) {
+    const float peak = held[i] * scale;
+    required[i] = target / (peak > target ? peak : target);
   }
-  for (std::size_t i = 0; i < n; ++i) required[i] = target / (required[i] > target ? required[i] : target);
-
-  // Hold: minimum over the W + 2G required gains ending at each frame. After the passes with steps
-  // 1, 2, 4, .. span / 2, minima[i] covers required_[i .. i + span - 1]; two such spans cover the window.
-  const std::size_t length = hold_frames_ - 1 + n;
-  const float* source = required_.data();
-  float* minima = minima_.data();
-  for (std::size_t step = 1; step < hold_span_; step *= 2) {
-    min_of_pairs(source, minima, step, length - step);  // separate buffers: no aliasing, so it vectorises
-    source = minima;
-    minima = (minima == minima_.data()) ? scratch_.data() : minima_.data();
-  }
-  min_of_pairs(source, minima, hold_frames_ - hold_span_, n);
-  const float* held_gains = minima;
 
   // Release and moving average: the only recursions, one pass. The statistics ride along in the
   // recursion's shadow.
@@ -125,13 +173,12 @@ void Limiter::process_chunk(AudioBlock block, std::size_t offset, std::size_t n)
   double min_gain = min_gain_;
   double product = gain_product_;
   int product_frames = product_frames_;
-  std::int64_t* fixed = fixed_.data() + lookahead;
   const double keep = release_keep_;
   const double rise = release_coefficient_;
   for (std::size_t i = 0; i < n; ++i) {
-    const auto held = static_cast<double>(held_gains[i]);
-    released = std::min(keep * released + rise * held, held);
-    if (released > 1.0 - 1e-9) released = held;                         // settle exactly, not asymptotically
+    const auto limit = static_cast<double>(required[i]);
+    released = std::min(keep * released + rise * limit, limit);
+    if (released > 1.0 - 1e-9) released = limit;                        // settle exactly, not asymptotically
     const auto value = static_cast<std::int64_t>(released * kGainOne);  // truncation: on the safe side
     sum += value - fixed[static_cast<std::ptrdiff_t>(i) - static_cast<std::ptrdiff_t>(lookahead)];
     fixed[i] = value;
@@ -150,6 +197,16 @@ void Limiter::process_chunk(AudioBlock block, std::size_t offset, std::size_t n)
   min_gain_ = min_gain;
   gain_product_ = product;
   product_frames_ = product_frames;
+}
+
+void Limiter::process_chunk(AudioBlock block, std::size_t offset, std::size_t n, const float* held,
+                            float scale) noexcept {
+  const int channels = std::min(block.num_channels(), num_channels_);
+  const auto latency = static_cast<std::size_t>(latency_frames());
+  for (int c = 0; c < channels; ++c)
+    std::copy_n(block.channel(c) + offset, n, delayed_[static_cast<std::size_t>(c)].data() + latency);
+
+  compute_gains(held, scale, n);
 
   // Output: the delayed audio times the gain, clamped as a safety net.
   const float ceiling = ceiling_;
@@ -164,16 +221,24 @@ void Limiter::process_chunk(AudioBlock block, std::size_t offset, std::size_t n)
     }
     std::copy_n(line + n, latency, line);
   }
-
-  // Histories for the next chunk.
-  std::copy_n(required_.data() + n, hold_frames_ - 1, required_.data());
+  const auto lookahead = static_cast<std::size_t>(lookahead_frames_);
   std::copy_n(fixed_.data() + n, lookahead, fixed_.data());
 }
 
 void Limiter::process(AudioBlock block) noexcept {
   if (block.num_channels() < 1) return;
+  for (std::size_t pos = 0; pos < block.num_frames(); pos += kChunkFrames) {
+    const std::size_t n = std::min(kChunkFrames, block.num_frames() - pos);
+    side_chain_.process(block.sub_block(pos, n), held_.data());
+    process_chunk(block, pos, n, held_.data(), 1.0F);
+  }
+  frames_processed_ += block.num_frames();
+}
+
+void Limiter::process(AudioBlock block, const float* held_peaks, float peak_scale) noexcept {
+  if (block.num_channels() < 1) return;
   for (std::size_t pos = 0; pos < block.num_frames(); pos += kChunkFrames)
-    process_chunk(block, pos, std::min(kChunkFrames, block.num_frames() - pos));
+    process_chunk(block, pos, std::min(kChunkFrames, block.num_frames() - pos), held_peaks + pos, peak_scale);
   frames_processed_ += block.num_frames();
 }
 

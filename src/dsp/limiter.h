@@ -20,11 +20,12 @@ struct LimiterParameters {
 
 // Per frame:
 //   peak      max over channels of the true peak (TruePeakDetector; its grid includes the sample itself).
-//   required  g = min(1, ceiling / peak).
-//   hold      minimum of g over the last W + 2G frames (W = lookahead = 3 ms rounded to frames,
-//             G = kGuardFrames = 8).
-//   release   instant fall, exponential rise with release_ms (in linear gain: r = min(held, k r + c held),
-//             c = 1 - k); it never rises above the held value.
+//   held      maximum of the peak over the last W + 2G frames (W = lookahead = 3 ms rounded to frames,
+//             G = kGuardFrames = 8). Peak and held are the side chain (LimiterSideChain).
+//   required  g = min(1, ceiling / held), which is the minimum over the same window of the per-frame
+//             ceiling / peak (the division is monotone, so taking the maximum first is exact).
+//   release   instant fall, exponential rise with release_ms (in linear gain: r = min(required, k r + c required),
+//             c = 1 - k); it never rises above the required value.
 //   smooth    moving average over W frames (exact integer running sum, no drift): the gain glides
 //             down over the lookahead instead of stepping.
 //   output    audio delayed by W - 1 + G + the detector's 19 frames (latency_frames()), times the
@@ -35,23 +36,55 @@ struct LimiterParameters {
 // near deep reduction (W = 132 frames from 0 dB to -20 dB is ~0.5 dB per frame at the bottom), and
 // the waveform between samples is built from the neighbours, so a flat stretch of +-8 frames (most of a
 // sinc's weight) keeps inter-sample peaks down too.
+// Reusing the side chain: it is homogeneous (the side chain of a * x is a times that of x, up to float
+// rounding, ~1e-7 relative against the 1e-5 dB aim), so a loop that tries several gains ahead of the
+// limiter records it once (LimiterSideChain over the signal before the gain) and passes it to
+// process(block, held_peaks, scale): the detector, two thirds of the limiter's cost, then runs once.
 // Speed: audio is handled in chunks of up to 1024 frames, stage by stage, so all but the release recursion
 // and the running sum run vectorised: detection with TruePeakDetector::process_block, the hold as a sparse
-// table of minima (log2(W + 2G) passes of pairwise min over the chunk, branch-free), one division per frame
-// for the required gain, the output multiply and clamp. Measured with an ad-hoc program (3 min of stereo
-// at 44.1 kHz, loud noise under constant ~12 dB reduction, blocks of 4096, loaded 2-core EPYC VM): 94-98 ms,
-// of which detection ~50 ms, against 200-320 ms before this layout. The rest is dominated by the release
-// recursion (a serial multiply-add-min per frame).
+// table of maxima (log2(W + 2G) passes of pairwise max over the chunk, branch-free), one division per frame
+// for the required gain, the output multiply and clamp. A chunk with nothing over the ceiling while the
+// gain is settled at 1 skips the recursion (its result is known exactly: unit gain).
 // Ideal peaks: band-limited loud material (test) lands 0.002-0.02 dB under the ceiling. Material with energy
 // between 0.45 fs and Nyquist can exceed it by an ideal measure (the detector's flat band ends at 0.45 fs and
 // the limiter drives the detector's reading to the ceiling): conformance-suite music +9.5 dB into -1.1 dBTP
 // gave ideal -0.73 .. -0.92 dBTP, ffmpeg ebur128 -1.0 .. -1.2 dBTP.
 // Gain reduction is the same on every channel. A signal whose peaks stay under the ceiling comes
 // out bit-identical (delayed) with 0 dB reduction. Output and statistics are identical for any block size.
+
+// The limiter's side chain: per frame, the largest true peak of any channel over the hold window
+// (W + 2G frames ending at that frame). Frame i of its output belongs to frame i of the limiter's input.
+class LimiterSideChain {
+ public:
+  static constexpr std::size_t kChunkFrames = 1024;
+
+  void prepare(const ProcessSpec& spec);
+  void reset() noexcept;
+  // `held_out` receives block.num_frames() values; it may not alias the block.
+  void process(const AudioBlock& block, float* held_out) noexcept;
+  [[nodiscard]] std::size_t hold_frames() const noexcept { return hold_frames_; }
+
+ private:
+  void process_chunk(const AudioBlock& block, std::size_t offset, std::size_t n, float* held_out) noexcept;
+
+  int num_channels_ = 2;
+  std::size_t hold_frames_ = 1;  // W + 2G
+  std::size_t hold_span_ = 1;    // largest power of two <= hold_frames_
+  std::array<TruePeakDetector, kMaxChannels> detectors_;
+  std::vector<float> channel_peaks_;  // one channel's detector output for one chunk
+  // The last W + 2G - 1 peaks (max over channels), then the chunk's (history first).
+  std::vector<float> peaks_;
+  std::vector<float> maxima_;
+  std::vector<float> scratch_;  // the sparse table's passes alternate between maxima_ and this
+};
+
 class Limiter {
  public:
   static constexpr double kLookaheadMs = 3.0;
   static constexpr int kGuardFrames = 8;
+
+  // W at a sample rate.
+  [[nodiscard]] static int lookahead_frames(double sample_rate_hz) noexcept;
 
   void prepare(const ProcessSpec& spec);
   void reset() noexcept;
@@ -60,6 +93,9 @@ class Limiter {
   [[nodiscard]] const LimiterParameters& parameters() const noexcept { return parameters_; }
 
   void process(AudioBlock block) noexcept;
+  // The same with the side chain given: `held_peaks[i]` is a LimiterSideChain's output for frame i of this
+  // block, recorded on the signal before a gain of `peak_scale` (the block holds the signal after it).
+  void process(AudioBlock block, const float* held_peaks, float peak_scale) noexcept;
 
   // Delay of the audio through the limiter (lookahead + detector alignment).
   [[nodiscard]] int latency_frames() const noexcept {
@@ -72,30 +108,27 @@ class Limiter {
   [[nodiscard]] double mean_gain_reduction_db() const noexcept;
 
  private:
-  static constexpr std::size_t kChunkFrames = 1024;
+  static constexpr std::size_t kChunkFrames = LimiterSideChain::kChunkFrames;
   static constexpr double kGainOne = 1073741824.0;  // 2^30: fixed-point unit of the running sum
 
-  void process_chunk(AudioBlock block, std::size_t offset, std::size_t n) noexcept;
+  void process_chunk(AudioBlock block, std::size_t offset, std::size_t n, const float* held, float scale) noexcept;
+  // Release, smoothing and statistics for one chunk, into gains_.
+  void compute_gains(const float* held, float scale, std::size_t n) noexcept;
 
   LimiterParameters parameters_;
   double sample_rate_hz_ = 48000.0;
   int num_channels_ = 2;
   int lookahead_frames_ = 0;
-  std::size_t hold_frames_ = 0;       // W + 2G
-  std::size_t hold_span_ = 1;         // largest power of two <= hold_frames_
   float ceiling_ = 1.0F;              // linear, for the clamp
   float ceiling_target_ = 1.0F;       // linear, what the gain aims at
   double release_keep_ = 0.0;         // k
   double release_coefficient_ = 0.0;  // c = 1 - k
 
-  std::array<TruePeakDetector, kMaxChannels> detectors_;
-  std::array<std::vector<float>, kMaxChannels> peaks_;  // detector output for one chunk
+  LimiterSideChain side_chain_;
+  std::vector<float> held_;      // the side chain's output for one chunk (live detection)
+  std::vector<float> required_;  // one chunk's required gains
   // Per channel: the last latency_frames() inputs, then the chunk; output frame i is delayed_[c][i].
   std::array<std::vector<float>, kMaxChannels> delayed_;
-  // The last W + 2G - 1 required gains, then the chunk's (history first).
-  std::vector<float> required_;
-  std::vector<float> minima_;
-  std::vector<float> scratch_;  // the sparse table's passes alternate between minima_ and this
   // Released gains in 2^30 fixed point: the last W, then the chunk's.
   std::vector<std::int64_t> fixed_;
   std::vector<double> gains_;  // one chunk

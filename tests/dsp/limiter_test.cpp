@@ -260,6 +260,62 @@ TEST(LimiterTest, BlockSizesGiveIdenticalOutput) {
   EXPECT_EQ(outputs[0].right, outputs[2].right);
 }
 
+// The loudness loop records the side chain once, before the gain, and replays it scaled for every gain it
+// tries. The replay must limit like live detection: same ceiling, same gain reduction within float rounding.
+TEST(LimiterTest, RecordedSideChainLimitsLikeLiveDetection) {
+  const double rate = 44100.0;
+  Stereo before_gain = loud_material(21);
+  scale_to_true_peak(before_gain, -6.0);
+  const auto latency = static_cast<std::size_t>(make(rate, -1.0).latency_frames());
+  const std::size_t frames = before_gain.left.size() + latency;  // with the flush, as the engine records it
+
+  LimiterSideChain side_chain;
+  side_chain.prepare(ProcessSpec{rate, 4096, 2});
+  Stereo padded = before_gain;
+  padded.left.resize(frames, 0.0F);
+  padded.right.resize(frames, 0.0F);
+  float* padded_channels[2] = {padded.left.data(), padded.right.data()};
+  std::vector<float> held(frames);
+  const AudioBlock padded_block(padded_channels, 2, frames);
+  for (std::size_t pos = 0; pos < frames; pos += 999)
+    side_chain.process(padded_block.sub_block(pos, std::min<std::size_t>(999, frames - pos)), held.data() + pos);
+
+  for (const double gain_db : {0.0, 8.0, 17.0}) {
+    SCOPED_TRACE(std::to_string(gain_db) + " dB of gain");
+    const auto gain = static_cast<float>(std::pow(10.0, gain_db / 20.0));
+    Stereo in = before_gain;
+    for (auto& v : in.left) v *= gain;
+    for (auto& v : in.right) v *= gain;
+    Limiter live = make(rate, -1.0);
+    const Stereo expected = run(live, in, 4096);
+
+    Limiter replay = make(rate, -1.0);
+    Stereo io = in;
+    io.left.resize(frames, 0.0F);
+    io.right.resize(frames, 0.0F);
+    float* channels[2] = {io.left.data(), io.right.data()};
+    const AudioBlock all(channels, 2, frames);
+    for (std::size_t pos = 0; pos < frames; pos += 1000) {
+      const std::size_t n = std::min<std::size_t>(1000, frames - pos);
+      replay.process(all.sub_block(pos, n), held.data() + pos, gain);
+    }
+    double worst_db = 0.0;
+    for (std::size_t n = 0; n < before_gain.left.size(); ++n) {
+      for (const auto& [a, b] : {std::pair{expected.left[n], io.left[n + latency]},
+                                 std::pair{expected.right[n], io.right[n + latency]}}) {
+        if (std::abs(a) > 1e-3F) worst_db = std::max(worst_db, std::abs(db(static_cast<double>(b / a))));
+      }
+    }
+    EXPECT_LT(worst_db, 1e-5);
+    EXPECT_NEAR(replay.max_gain_reduction_db(), live.max_gain_reduction_db(), 1e-5);
+    EXPECT_NEAR(replay.mean_gain_reduction_db(), live.mean_gain_reduction_db(), 1e-5);
+    if (gain_db > 0.0) {
+      EXPECT_GT(live.max_gain_reduction_db(), gain_db - 6.0);
+    }
+    EXPECT_LE(sample_peak(io.left), std::pow(10.0, -1.0 / 20.0));
+  }
+}
+
 TEST(LimiterTest, LatencyIsLookaheadGuardAndDetector) {
   Limiter limiter = make(48000.0, -1.0);
   EXPECT_EQ(limiter.lookahead_frames(), 144);
