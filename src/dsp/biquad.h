@@ -68,6 +68,9 @@ class BiquadCascade {
   [[nodiscard]] double magnitude_db(double frequency_fraction) const noexcept;
 
  private:
+  template <int kSections>
+  void process_pair(float* left, float* right, std::size_t frames) noexcept;
+
   std::array<BiquadCoefficients, kMaxSections> sections_{};
   std::array<std::array<std::array<double, 2>, kMaxSections>, kMaxChannels> state_{};
   int num_sections_ = 0;

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "dsp/max_abs.h"
+
 namespace spectrum::dsp {
 namespace {
 
@@ -19,18 +21,6 @@ constexpr double kDbPerLog2 = 6.0205999132796239;  // 20 log10(2)
 // out[i] = max(in[i], in[i + step]) for i < count.
 void max_of_pairs(const float* __restrict in, float* __restrict out, std::size_t step, std::size_t count) noexcept {
   for (std::size_t i = 0; i < count; ++i) out[i] = in[i + step] > in[i] ? in[i + step] : in[i];
-}
-
-// The largest of n non-negative floats: their bit patterns order like the values, and an integer maximum
-// vectorises where a float one (NaN and signed-zero rules) does not.
-float max_of_non_negative(const float* x, std::size_t n) noexcept {
-  std::uint32_t largest = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    std::uint32_t bits = 0;
-    std::memcpy(&bits, x + i, sizeof bits);
-    largest = bits > largest ? bits : largest;
-  }
-  return std::bit_cast<float>(largest);
 }
 
 }  // namespace
@@ -148,7 +138,7 @@ void Limiter::compute_gains(const float* held, float scale, std::size_t n) noexc
 
   // Nothing over the ceiling while the gain rests at exactly 1: the recursion below would give 1 for
   // every frame (the release settles to exactly 1, the running sum stays full), so skip it.
-  if (released_ == 1.0 && average_sum_ == average_full_ && scale * max_of_non_negative(held, n) <= target) {
+  if (released_ == 1.0 && average_sum_ == average_full_ && scale * max_abs(held, n) <= target) {
     std::fill_n(gains_.begin(), n, 1.0);
     std::fill_n(fixed, n, static_cast<std::int64_t>(kGainOne));
     if (product_frames_ + static_cast<int>(n) >= kProductFrames) {  // the folds: log2(1) adds nothing after the first

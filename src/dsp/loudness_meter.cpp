@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "dsp/max_abs.h"
+
 namespace spectrum::dsp {
 namespace {
 
@@ -63,20 +65,18 @@ void LoudnessMeter::prepare(double sample_rate_hz, int channels, Options options
   fine_energy_.reserve(static_cast<std::size_t>(expected_frames / static_cast<double>(fine_frames_)) + 16);
   short_term_lufs_.clear();
   short_term_lufs_.reserve(static_cast<std::size_t>(std::max(0.0, options.expected_duration_s) * 10.1) + 16);
-  peak_scratch_.assign(kPeakScratchFrames, 0.0F);
-  for (auto& detector : true_peaks_) detector.prepare(sample_rate_hz);
+  true_peak_.prepare(sample_rate_hz, channels_);
   reset();
 }
 
 void LoudnessMeter::reset() {
   filters_.fill({});
   fine_sums_.fill(Lanes{0.0, 0.0});
-  for (auto& detector : true_peaks_) detector.reset();
+  true_peak_.reset();
   fine_fill_ = 0;
   fine_energy_.clear();
   short_term_lufs_.clear();
   peak_ = 0.0F;
-  true_peak_ = 0.0F;
   frames_ = 0;
 }
 
@@ -103,21 +103,8 @@ void LoudnessMeter::process(const float* const* channels, int num_channels, std:
     if (fine_fill_ == fine_frames_) close_fine_block();
   }
 
-  for (int c = 0; c < channels_; ++c) {
-    const float* x = channels[c];
-    float peak = peak_;
-    for (std::size_t i = 0; i < num_frames; ++i) peak = std::max(peak, std::fabs(x[i]));
-    peak_ = peak;
-    if (!options_.true_peak) continue;
-    auto& detector = true_peaks_[static_cast<std::size_t>(c)];
-    float true_peak = true_peak_;
-    for (std::size_t start = 0; start < num_frames; start += kPeakScratchFrames) {
-      const std::size_t count = std::min(kPeakScratchFrames, num_frames - start);
-      detector.process_block(x + start, peak_scratch_.data(), count);
-      for (std::size_t i = 0; i < count; ++i) true_peak = std::max(true_peak, peak_scratch_[i]);
-    }
-    true_peak_ = true_peak;
-  }
+  for (int c = 0; c < channels_; ++c) peak_ = std::max(peak_, max_abs(channels[c], num_frames));
+  if (options_.true_peak) true_peak_.process(channels, num_channels, num_frames);
   frames_ += static_cast<std::int64_t>(num_frames);
 }
 
@@ -271,7 +258,7 @@ double LoudnessMeter::whole_programme_lufs() const {
 }
 
 double LoudnessMeter::true_peak_dbtp() const {
-  return options_.true_peak ? amplitude_to_db(std::max(true_peak_, peak_)) : kNegativeInfinity;
+  return options_.true_peak ? amplitude_to_db(std::max(true_peak_.peak(), peak_)) : kNegativeInfinity;
 }
 
 double LoudnessMeter::sample_peak_dbfs() const {

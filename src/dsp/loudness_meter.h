@@ -75,7 +75,6 @@ class LoudnessMeter {
   // Two channels run through the filter together as one vector of two doubles.
   typedef double Lanes __attribute__((vector_size(16)));
   static constexpr int kMaxPairs = kMaxMeterChannels / 2;
-  static constexpr std::size_t kPeakScratchFrames = 512;
 
   void process_pair(int pair, const float* left, const float* right, std::size_t num_frames) noexcept;
   void close_fine_block() noexcept;
@@ -90,8 +89,7 @@ class LoudnessMeter {
   std::array<double, kMaxMeterChannels> weights_{};
   std::array<KWeightingState<Lanes>, kMaxPairs> filters_{};
   std::array<Lanes, kMaxPairs> fine_sums_{};  // per-lane sum of squares in the open sub-block
-  std::array<TruePeakDetector, kMaxMeterChannels> true_peaks_{};
-  std::vector<float> peak_scratch_;
+  TruePeakMeter true_peak_;
 
   std::size_t fine_frames_ = 480;    // frames per fine sub-block
   std::size_t fine_per_hop_ = 10;    // fine sub-blocks per 100 ms hop
@@ -99,7 +97,6 @@ class LoudnessMeter {
   std::vector<double> fine_energy_;  // channel-weighted sum of squares per closed sub-block
   std::vector<double> short_term_lufs_;
   float peak_ = 0.0F;
-  float true_peak_ = 0.0F;
   std::int64_t frames_ = 0;
 };
 

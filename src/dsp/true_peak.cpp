@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstring>
 
+#include "dsp/max_abs.h"
+
 namespace spectrum::dsp {
 namespace {
 
@@ -212,6 +214,37 @@ void TruePeakDetector::process_block(const float* x, float* peaks_out, std::size
     std::copy_n(w.x + count, kHistoryFrames, w.x);  // the newest 38 inputs lead the next chunk
   }
   std::copy_n(w.x, kHistoryFrames, history_.begin());
+}
+
+void TruePeakMeter::prepare(double sample_rate_hz, int channels) {
+  channels_ = std::clamp(channels, 0, kMaxMeterChannels);
+  for (auto& detector : detectors_) detector.prepare(sample_rate_hz);
+  scratch_.assign(kScratchFrames, 0.0F);
+  reset();
+}
+
+void TruePeakMeter::reset() noexcept {
+  for (auto& detector : detectors_) detector.reset();
+  peak_ = 0.0F;
+}
+
+void TruePeakMeter::process(const float* const* channels, int num_channels, std::size_t num_frames) noexcept {
+  float peak = peak_;
+  for (int c = 0; c < std::min(num_channels, channels_); ++c) {
+    auto& detector = detectors_[static_cast<std::size_t>(c)];
+    for (std::size_t start = 0; start < num_frames; start += kScratchFrames) {
+      const std::size_t count = std::min(kScratchFrames, num_frames - start);
+      detector.process_block(channels[c] + start, scratch_.data(), count);
+      peak = std::max(peak, max_abs(scratch_.data(), count));
+    }
+  }
+  peak_ = peak;
+}
+
+void TruePeakMeter::process(const AudioBlock& block) noexcept {
+  std::array<const float*, kMaxChannels> pointers{};
+  for (int c = 0; c < block.num_channels(); ++c) pointers[static_cast<std::size_t>(c)] = block.channel(c);
+  process(pointers.data(), block.num_channels(), block.num_frames());
 }
 
 }  // namespace spectrum::dsp

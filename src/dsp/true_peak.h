@@ -4,6 +4,9 @@
 
 #include <array>
 #include <cstddef>
+#include <vector>
+
+#include "common/audio_block.h"
 
 namespace spectrum::dsp {
 
@@ -59,6 +62,29 @@ class TruePeakDetector {
 
   double sample_rate_hz_ = 48000.0;
   std::array<float, kHistoryFrames> history_{};  // the last 38 inputs, oldest first
+};
+
+// The true peak of a programme: a TruePeakDetector per channel, the largest reading kept. The detector's
+// grid includes the samples themselves, so the reading is never under the sample peak (except over the
+// last latency_frames() samples, whose intervals are not reported until more input or a flush arrives).
+class TruePeakMeter {
+ public:
+  static constexpr int kMaxMeterChannels = 8;  // as LoudnessMeter, for multichannel conformance material
+
+  void prepare(double sample_rate_hz, int channels);
+  void reset() noexcept;
+  // Any block size; at most the prepared channel count is read.
+  void process(const float* const* channels, int num_channels, std::size_t num_frames) noexcept;
+  void process(const AudioBlock& block) noexcept;
+  [[nodiscard]] float peak() const noexcept { return peak_; }  // linear
+
+ private:
+  static constexpr std::size_t kScratchFrames = 512;
+
+  int channels_ = 0;
+  std::array<TruePeakDetector, kMaxMeterChannels> detectors_{};
+  std::vector<float> scratch_;
+  float peak_ = 0.0F;
 };
 
 }  // namespace spectrum::dsp
