@@ -5,8 +5,11 @@
 // output independent of how the caller splits the signal into blocks.
 #pragma once
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
+
+#include "common/audio_block.h"
 
 namespace spectrum::audio {
 
@@ -45,12 +48,55 @@ class TpdfDither {
 // Quantises a nominal [-1, 1] sample to a signed integer of `bits` bits (full scale 2^(bits-1)), rounding
 // to nearest after adding `dither_lsb` and clipping to the integer range. Non-finite input becomes 0.
 inline std::int32_t quantize_sample(float sample, int bits, double dither_lsb) noexcept {
-  const double full_scale = std::ldexp(1.0, bits - 1);
-  if (!std::isfinite(sample)) return 0;
-  double scaled = std::nearbyint(static_cast<double>(sample) * full_scale + dither_lsb);
-  if (scaled > full_scale - 1.0) scaled = full_scale - 1.0;
-  if (scaled < -full_scale) scaled = -full_scale;
-  return static_cast<std::int32_t>(scaled);
+  const auto full_scale = static_cast<double>(std::int64_t{1} << (bits - 1));
+  double scaled = static_cast<double>(sample) * full_scale + dither_lsb;
+  // Clipping to integer bounds first gives the same result as rounding first, and keeps |scaled| small
+  // enough for the rounding below: adding and removing 1.5 * 2^52 rounds to nearest, ties to even, as
+  // nearbyint() does in the default mode, without a library call per sample (baseline x86-64 has no
+  // rounding instruction). No branches, so loops over samples vectorise: a non-finite sample (all exponent
+  // bits set) is zeroed by a mask on the integer.
+  scaled = scaled > full_scale - 1.0 ? full_scale - 1.0 : scaled;
+  scaled = scaled < -full_scale ? -full_scale : scaled;
+  constexpr double kRoundingShift = 6755399441055744.0;  // 1.5 * 2^52
+  const auto rounded = static_cast<std::int32_t>((scaled + kRoundingShift) - kRoundingShift);
+  constexpr std::uint32_t kExponent = 0x7F800000U;
+  const auto finite = static_cast<std::int32_t>((std::bit_cast<std::uint32_t>(sample) & kExponent) != kExponent);
+  return rounded & -finite;
 }
+
+// Rounds planar float samples in place to what a `bits`-bit integer PCM file stores, k / 2^(bits-1): TPDF
+// dither at 16 bits (one draw per sample in frame order, then channel, so any block split gives the same
+// result), plain rounding at 24, clipped to the integer range. A decoder reads exactly these values back.
+// bits == 0 (float or lossy output) leaves the samples as they are.
+class SampleRounder {
+ public:
+  SampleRounder(int bits, std::uint64_t dither_seed) noexcept : bits_(bits), dither_(dither_seed) {}
+  void process(float* const* channels, int num_channels, std::size_t num_frames) noexcept {
+    if (bits_ == 0) return;
+    const auto step = static_cast<float>(1.0 / static_cast<double>(std::int64_t{1} << (bits_ - 1)));  // exact
+    if (bits_ != 16) {  // no dither: each channel in its own loop, which vectorises
+      for (int c = 0; c < num_channels; ++c) {
+        float* x = channels[c];
+        for (std::size_t i = 0; i < num_frames; ++i) x[i] = static_cast<float>(quantize_sample(x[i], bits_, 0.0)) * step;
+      }
+      return;
+    }
+    for (std::size_t i = 0; i < num_frames; ++i) {
+      for (int c = 0; c < num_channels; ++c) {
+        float& x = channels[c][i];
+        x = static_cast<float>(quantize_sample(x, bits_, dither_.next_lsb())) * step;
+      }
+    }
+  }
+  void process(const AudioBlock& block) noexcept {
+    float* channels[kMaxChannels] = {};
+    for (int c = 0; c < block.num_channels(); ++c) channels[c] = block.channel(c);
+    process(channels, block.num_channels(), block.num_frames());
+  }
+
+ private:
+  int bits_;
+  TpdfDither dither_;
+};
 
 }  // namespace spectrum::audio

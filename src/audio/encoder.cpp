@@ -146,12 +146,15 @@ struct Encoder::Impl {
   std::size_t frame_frames = 0;
   std::array<std::vector<float>, kMaxChannels> resampled;  // Opus: swr output before the fifo
   std::int64_t next_pts = 0;
-  TpdfDither dither{1};
+  SampleRounder rounder{0, 1};  // to the integer grid, unless the caller did (options.input_rounded)
 
   bool failed = false;
   bool committed = false;
 
+  std::array<std::vector<float>, kMaxChannels> rounded;  // write(): the caller's block, rounded
+
   Status open(const std::filesystem::path& destination);
+  Status write(const AudioBlock& block);
   Status append(const float* const* channels, std::size_t frames);
   Status resample_and_append(const float* const* channels, std::size_t frames);
   Status encode_fifo(std::size_t frames);
@@ -258,7 +261,7 @@ Status Encoder::Impl::open(const std::filesystem::path& destination) {
     if (err < 0)
       return make_error(ErrorCode::kInternal, "cannot set up resampling to 48 kHz: " + ffmpeg::av_error_string(err));
   }
-  dither = TpdfDither(options.dither_seed);
+  rounder = SampleRounder(options.input_rounded ? 0 : choice.bits, options.dither_seed);
   return {};
 }
 
@@ -317,12 +320,10 @@ Status Encoder::Impl::encode_fifo(std::size_t frames) {
   const int channels = options.channels;
   const auto ch = [&](int c) { return fifo[static_cast<std::size_t>(c)].data(); };
   switch (codec->sample_fmt) {
-    case AV_SAMPLE_FMT_S16: {  // interleaved, dithered; one dither draw per sample in frame order
+    case AV_SAMPLE_FMT_S16: {  // interleaved; write() rounded and dithered the samples already
       auto* out = reinterpret_cast<std::int16_t*>(frame->data[0]);
       for (std::size_t i = 0; i < frames; ++i) {
-        for (int c = 0; c < channels; ++c) {
-          *out++ = static_cast<std::int16_t>(quantize_sample(ch(c)[i], 16, dither.next_lsb()));
-        }
+        for (int c = 0; c < channels; ++c) *out++ = static_cast<std::int16_t>(quantize_sample(ch(c)[i], 16, 0.0));
       }
       break;
     }
@@ -374,6 +375,11 @@ Status Encoder::Impl::drain_packets() {  // NOLINT(readability-make-member-funct
   }
 }
 
+int stored_bits(const EncoderOptions& options) {
+  auto choice = choose_codec(options);
+  return choice ? choice->bits : 0;
+}
+
 Encoder::Encoder(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
 Encoder::~Encoder() = default;
 
@@ -412,7 +418,11 @@ int Encoder::output_sample_rate_hz() const noexcept {
 }
 
 Status Encoder::write(const AudioBlock& block) {
-  Impl& e = *impl_;
+  return impl_->write(block);
+}
+
+Status Encoder::Impl::write(const AudioBlock& block) {
+  Impl& e = *this;
   if (e.failed || e.committed) {
     return make_error(ErrorCode::kInternal, "Encoder::write after " + std::string(e.failed ? "an error" : "commit"));
   }
@@ -421,8 +431,15 @@ Status Encoder::write(const AudioBlock& block) {
         make_error(ErrorCode::kInvalidArgument, "Encoder::write: block has " + std::to_string(block.num_channels()) +
                                                     " channels, the output " + std::to_string(e.options.channels)));
   }
-  std::array<const float*, kMaxChannels> planes{};
-  for (int c = 0; c < block.num_channels(); ++c) planes[static_cast<std::size_t>(c)] = block.channel(c);
+  std::array<float*, kMaxChannels> planes{};
+  for (int c = 0; c < block.num_channels(); ++c) {
+    planes[static_cast<std::size_t>(c)] = block.channel(c);
+    if (choice.bits == 0 || options.input_rounded) continue;  // nothing to round, or rounded already
+    auto& copy = rounded[static_cast<std::size_t>(c)];
+    copy.assign(block.channel(c), block.channel(c) + block.num_frames());
+    planes[static_cast<std::size_t>(c)] = copy.data();
+  }
+  rounder.process(planes.data(), block.num_channels(), block.num_frames());
   Status status = e.resampler ? e.resample_and_append(planes.data(), block.num_frames())
                               : e.append(planes.data(), block.num_frames());
   if (!status) return e.fail(std::move(status).error());

@@ -28,7 +28,13 @@ struct EncoderOptions {
   std::optional<int> bitrate_kbps{};
   std::vector<std::pair<std::string, std::string>> tags{};  // carried into the output's metadata
   std::uint64_t dither_seed = 1;                            // deterministic TPDF dither for 16-bit integer output
+  // The caller rounds the samples itself, with SampleRounder(stored_bits(options), dither_seed), before write()
+  // (to meter exactly what the file stores on another thread): the encoder then stores them as they come.
+  bool input_rounded = false;
 };
+
+// The integer depth a lossless output stores (16 or 24), 0 for float and lossy output: SampleRounder's bits.
+int stored_bits(const EncoderOptions& options);
 
 // Output per format:
 //   WAV  pcm_s16le / pcm_s24le / pcm_f32le        AIFF pcm_s16be / pcm_s24be / pcm_f32be
