@@ -157,8 +157,13 @@ void OutputStage::set_ceiling_dbtp(double ceiling_dbtp) noexcept {
   limiter_.set_parameters(params);
 }
 
+void OutputStage::replay_side_chain(std::span<const float> held_peaks) noexcept {
+  recorded_ = held_peaks;
+}
+
 void OutputStage::reset() noexcept {
   limiter_.reset();
+  position_ = 0;
 }
 
 void OutputStage::process(const AudioBlock& block) noexcept {
@@ -166,7 +171,18 @@ void OutputStage::process(const AudioBlock& block) noexcept {
     float* x = block.channel(c);
     for (std::size_t i = 0; i < block.num_frames(); ++i) x[i] *= gain_;
   }
-  limiter_.process(block);
+  if (recorded_.empty()) {
+    limiter_.process(block);
+    return;
+  }
+  // The recording covers exactly the frames a pass feeds (track plus flush); anything past it is silence.
+  const std::size_t n = std::min(block.num_frames(), recorded_.size() - std::min(position_, recorded_.size()));
+  static constexpr float kSilence[dsp::LimiterSideChain::kChunkFrames] = {};
+  limiter_.process(block.sub_block(0, n), recorded_.data() + position_, gain_);
+  for (std::size_t pos = n; pos < block.num_frames(); pos += std::size(kSilence)) {
+    limiter_.process(block.sub_block(pos, std::min(std::size(kSilence), block.num_frames() - pos)), kSilence, gain_);
+  }
+  position_ += block.num_frames();
 }
 
 int OutputStage::latency_frames() const noexcept {
@@ -175,6 +191,12 @@ int OutputStage::latency_frames() const noexcept {
 
 GainReduction OutputStage::limiter_gain_reduction() const noexcept {
   return {limiter_.max_gain_reduction_db(), limiter_.mean_gain_reduction_db()};
+}
+
+void RoundingStage::prepare(int bits, std::uint64_t dither_seed) noexcept {
+  bits_ = bits;
+  dither_seed_ = dither_seed;
+  reset();
 }
 
 }  // namespace spectrum::mastering

@@ -4,13 +4,16 @@
 // The split lets the closed loudness loop re-run only the output stage.
 #pragma once
 
+#include <span>
 #include <vector>
 
+#include "audio/dither.h"
 #include "dsp/biquad.h"
 #include "dsp/compressor.h"
 #include "dsp/limiter.h"
 #include "dsp/linear_phase_eq.h"
 #include "dsp/stereo_width.h"
+#include "dsp/true_peak.h"
 #include "mastering/analysis.h"
 #include "mastering/eq_curves.h"
 #include "mastering/frame_source.h"
@@ -91,6 +94,10 @@ class PreLimiterChain final : public BlockProcessor {
 class OutputStage final : public BlockProcessor {
  public:
   void prepare(const ProcessSpec& spec, double ceiling_dbtp);
+  // Replays a limiter side chain recorded over the signal before the gain (its frames, then latency_frames()
+  // of flush) instead of detecting, so the loudness loop pays for true-peak detection once, not per pass.
+  // The span must outlive the stage's use; empty: detect live.
+  void replay_side_chain(std::span<const float> held_peaks) noexcept;
   void set_gain_db(double gain_db) noexcept;
   void set_ceiling_dbtp(double ceiling_dbtp) noexcept;
   void reset() noexcept override;
@@ -101,6 +108,39 @@ class OutputStage final : public BlockProcessor {
  private:
   dsp::Limiter limiter_;
   float gain_ = 1.0F;
+  std::span<const float> recorded_;
+  std::size_t position_ = 0;  // frames processed since reset(), the index into recorded_
+};
+
+// Rounds to the samples a lossless file stores (audio::SampleRounder), as a stage of a pass's reading
+// thread, so what is metered after it is exactly what a decoder will read back from the file.
+class RoundingStage final : public BlockProcessor {
+ public:
+  // `bits`: audio::stored_bits() of the output (0: float, stored as it is).
+  void prepare(int bits, std::uint64_t dither_seed) noexcept;
+  void reset() noexcept override { rounder_ = audio::SampleRounder(bits_, dither_seed_); }  // same dither each pass
+  void process(const AudioBlock& block) noexcept override { rounder_.process(block); }
+  [[nodiscard]] int latency_frames() const noexcept override { return 0; }
+
+ private:
+  int bits_ = 0;
+  std::uint64_t dither_seed_ = 1;
+  audio::SampleRounder rounder_{0, 1};
+};
+
+// Meters the true peak of what passes through, as a stage of a pass's reading thread: the detector is the
+// costliest meter, and the reading thread (decoding, or the limiter) has room for it while the other thread
+// meters loudness, analyses the spectrum or encodes.
+class TruePeakTap final : public BlockProcessor {
+ public:
+  void prepare(const ProcessSpec& spec) { meter_.prepare(spec.sample_rate_hz, spec.num_channels); }
+  void reset() noexcept override { meter_.reset(); }
+  void process(const AudioBlock& block) noexcept override { meter_.process(block); }
+  [[nodiscard]] int latency_frames() const noexcept override { return 0; }
+  [[nodiscard]] float peak() const noexcept { return meter_.peak(); }  // linear, since reset()
+
+ private:
+  dsp::TruePeakMeter meter_;
 };
 
 }  // namespace spectrum::mastering

@@ -13,11 +13,14 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "audio/decoder.h"
 #include "audio/encoder.h"
 #include "common/atomic_file.h"
+#include "dsp/max_abs.h"
 #include "mastering/analysis.h"
 #include "mastering/block_pipeline.h"
 #include "mastering/chain.h"
@@ -148,7 +151,7 @@ struct Track {
   int channels = 0;
   double sample_rate_hz = 0.0;
   double expected_duration_s = 0.0;
-  std::size_t block_frames = 4096;
+  std::size_t block_frames = kDefaultBlockFrames;
 };
 
 // Reads `source` from the start to the end, handing each block to `sink(block) -> Status` on a second thread.
@@ -186,19 +189,34 @@ Expected<Track> open_track(const std::filesystem::path& path, const MasterJob* j
   return t;
 }
 
-// Measures whatever `source` yields; `before_metering(block) -> Status` may change or store each block first.
+double amplitude_db(float amplitude) {
+  return amplitude > 0.0F ? 20.0 * std::log10(static_cast<double>(amplitude)) : kNegInf;
+}
+
+// Measures whatever `source` yields; `before_metering(block) -> Status` may store each block first, or
+// change it when options.true_peak is off (the true peak is metered as the block is read, before the hook).
 template <class Hook>
 Expected<TrackAnalysis> measure(FrameSource& source, const Track& track, TrackAnalyzer::Options options,
                                 const Progress* progress, Hook&& before_metering) {
+  TruePeakTap true_peak;
+  true_peak.prepare({track.sample_rate_hz, track.block_frames, track.channels});
+  ProcessedSource tapped(source, true_peak);
   TrackAnalyzer analyzer;
-  analyzer.prepare(track.sample_rate_hz, track.channels, track.expected_duration_s, options);
-  auto status = for_each_block(source, track, progress, [&](const AudioBlock& block) -> Status {
-    SPECTRUM_TRY(before_metering(block));
-    analyzer.process(block);
-    return {};
-  });
+  analyzer.prepare(track.sample_rate_hz, track.channels, track.expected_duration_s,
+                   {.true_peak = false, .spectrum = options.spectrum});
+  auto status = for_each_block(options.true_peak ? tapped : source, track, progress,
+                               [&](const AudioBlock& block) -> Status {
+                                 SPECTRUM_TRY(before_metering(block));
+                                 analyzer.process(block);
+                                 return {};
+                               });
   if (!status) return std::move(status).error();
-  return analyzer.finish("");
+  TrackAnalysis analysis = analyzer.finish("");
+  if (options.true_peak) {  // as LoudnessMeter reads it: never under the sample peak
+    analysis.measurement.true_peak_dbtp =
+        std::max(amplitude_db(true_peak.peak()), analysis.measurement.sample_peak_dbfs);
+  }
+  return analysis;
 }
 
 Expected<TrackAnalysis> measure(FrameSource& source, const Track& track, TrackAnalyzer::Options options,
@@ -311,6 +329,14 @@ Expected<LoopResult> solve_gain(const TrackAnalysis& pre_analysis, double target
   return r;
 }
 
+// Feeds silence through `recorder` to fill `rest`: the side chain of a pass's flush after the track.
+void flush_side_chain(dsp::LimiterSideChain& recorder, const ProcessSpec& spec, std::span<float> rest) {
+  AudioBuffer silence(spec.num_channels, std::max<std::size_t>(rest.size(), 1));
+  silence.set_num_frames(rest.size());
+  silence.block().clear();
+  recorder.process(silence.block(), rest.data());
+}
+
 Measurement measurement_with_format(Measurement m, OutputFormat format, int bits, bool is_float) {
   m.format = std::string(to_string(format));
   if (!is_lossy(format)) m.format += is_float ? " (32-bit float)" : " (" + std::to_string(bits) + "-bit)";
@@ -399,17 +425,32 @@ Expected<MasterReport> master_file(const MasterJob& job) {
   ProcessedSource streamed_pre(*track.decoded, chain);
   progress.stage("process", 0.25, 0.45, input->frames);
   Expected<TrackAnalysis> pre_analysis = make_error(ErrorCode::kInternal, "not measured");
+  OutputStage stage;
+  stage.prepare(spec, job.settings.true_peak_ceiling_dbtp - ceiling_margin_db(*format));
+  std::vector<float> side_chain;  // the limiter's side chain over the pre-limiter signal, when in memory
   if (track.memory) {
     MemoryTrack& memory = *track.memory;
-    // Filters on this core, dynamics and metering on the pipeline's other one.
+    // Filters on this core; dynamics, metering and the limiter's side chain on the pipeline's other one.
+    // The side chain's maximum is the true peak (its detector is the meter's), so the meter skips its own.
     ProcessedSource in_place(memory, chain.filters());
     memory.rewind_writer();
-    pre_analysis = measure(in_place, track, {.true_peak = true, .spectrum = false}, &progress,
+    side_chain.resize(static_cast<std::size_t>(memory.frames() + stage.latency_frames()));
+    dsp::LimiterSideChain recorder;
+    recorder.prepare(spec);
+    std::size_t recorded = 0;
+    pre_analysis = measure(in_place, track, {.true_peak = false, .spectrum = false}, &progress,
                            [&](const AudioBlock& block) -> Status {
                              chain.process_dynamics(block);
                              memory.overwrite(block);  // the writer trails the reader by the chain's latency
+                             recorder.process(block, side_chain.data() + recorded);
+                             recorded += block.num_frames();
                              return {};
                            });
+    if (pre_analysis) {
+      flush_side_chain(recorder, spec, std::span(side_chain).subspan(recorded));
+      pre_analysis->measurement.true_peak_dbtp = amplitude_db(dsp::max_abs(side_chain.data(), side_chain.size()));
+      stage.replay_side_chain(side_chain);
+    }
   } else {
     pre_analysis = measure(streamed_pre, track, {.true_peak = true, .spectrum = false}, &progress);
   }
@@ -426,53 +467,64 @@ Expected<MasterReport> master_file(const MasterJob& job) {
   }
 
   // Passes 3 and 4: closed loop, then write and verify the delivered file.
-  const audio::EncoderOptions enc_options = encoder_options(*format, info, job.settings);
+  audio::EncoderOptions enc_options = encoder_options(*format, info, job.settings);
+  enc_options.input_rounded = !lossy;  // RoundingStage rounds lossless output
   double ceiling = job.settings.true_peak_ceiling_dbtp - ceiling_margin_db(*format);
-  OutputStage stage;
-  stage.prepare(spec, ceiling);
   ProcessedSource limited(pre, stage);
+  RoundingStage rounding;  // lossless output: rounded beside the limiter, so its measurement is the file's
+  rounding.prepare(audio::stored_bits(enc_options), enc_options.dither_seed);
+  ProcessedSource rounded(limited, rounding);
 
   auto destination = AtomicFile::create(job.output);
   if (!destination) return std::move(destination).error();
 
-  // One pass of gain and limiter, measuring its loudness; with `write`, also encoded to the temporary file.
-  std::optional<double> written_gain_db;  // the gain of the file now in the temporary file
+  // Passes of gain and limiter. A loudness pass meters loudness only. A write pass encodes the output into the
+  // temporary file: a lossless file is measured in full as it is written (RoundingStage hands on the samples
+  // as the file stores them), so it needs no decode; a lossy one is measured after decoding, and metering its
+  // input as well would only load the encoder's core.
+  std::optional<double> written_gain_db;      // the gain of the file now in the temporary file
+  std::optional<TrackAnalysis> written_file;  // its measurement, when lossless
   int output_passes = 0;
-  auto output_pass = [&](double gain_db, bool write) -> Expected<TrackAnalysis> {
-    progress.stage(write ? "encode" : "loudness", 0.45 + 0.05 * std::min(output_passes, 8),
-                   0.5 + 0.05 * std::min(output_passes, 8), input->frames);
+  const auto start_pass = [&](std::string_view name, double gain_db) {
+    progress.stage(name, 0.45 + 0.05 * std::min(output_passes, 8), 0.5 + 0.05 * std::min(output_passes, 8),
+                   input->frames);
     ++output_passes;
     stage.set_gain_db(gain_db);
-    TrackAnalyzer analyzer;
-    analyzer.prepare(track.sample_rate_hz, track.channels, track.expected_duration_s,
-                     {.true_peak = false, .spectrum = false});
-    std::unique_ptr<audio::Encoder> encoder;
-    if (write) {
-      auto created = audio::Encoder::create(destination->temp_path(), enc_options);
-      if (!created) return std::move(created).error();
-      encoder = std::move(*created);
+  };
+  const auto loudness_pass = [&](double gain_db) -> Expected<double> {
+    start_pass("loudness", gain_db);
+    auto measured = measure(limited, track, {.true_peak = false, .spectrum = false}, &progress);
+    if (!measured) return std::move(measured).error();
+    return measured->normalisable_lufs();
+  };
+  const auto write_pass = [&](double gain_db) -> Status {
+    start_pass("encode", gain_db);
+    written_gain_db.reset();
+    written_file.reset();
+    auto encoder = audio::Encoder::create(destination->temp_path(), enc_options);
+    if (!encoder) return std::move(encoder).error();
+    const auto encode = [&](const AudioBlock& block) { return (*encoder)->write(block); };
+    std::optional<TrackAnalysis> file;
+    if (lossy) {
+      SPECTRUM_TRY(for_each_block(limited, track, &progress, encode));
+    } else {
+      auto measured = measure(rounded, track, {}, &progress, encode);
+      if (!measured) return std::move(measured).error();
+      file = std::move(*measured);
     }
-    // A lossy encode is measured after decoding; metering its input as well would only load the encoder's core.
-    const bool measure = !(write && lossy);
-    auto status = for_each_block(limited, track, &progress, [&](const AudioBlock& block) -> Status {
-      if (measure) analyzer.process(block);
-      return encoder ? encoder->write(block) : Status{};
-    });
-    if (!status) return std::move(status).error();
-    if (encoder) {
-      SPECTRUM_TRY(encoder->commit());
-      ++report.encode_passes;
-      report.limiter = stage.limiter_gain_reduction();
-      written_gain_db = gain_db;
-    }
-    return analyzer.finish("");
+    SPECTRUM_TRY((*encoder)->commit());
+    ++report.encode_passes;
+    report.limiter = stage.limiter_gain_reduction();
+    written_gain_db = gain_db;
+    written_file = std::move(file);
+    return {};
   };
   // PCM outputs are cheap to write, so a loop pass that will probably meet the target writes: if it does,
   // it is the output and no separate pass is needed.
   const LoudnessAt loudness_at = [&](double gain_db, bool likely_final) -> Expected<double> {
-    auto pass = output_pass(gain_db, !lossy && likely_final);
-    if (!pass) return std::move(pass).error();
-    return pass->normalisable_lufs();
+    if (lossy || !likely_final) return loudness_pass(gain_db);
+    SPECTRUM_TRY(write_pass(gain_db));
+    return written_file->normalisable_lufs();
   };
 
   double loop_gain_db = 0.0;
@@ -495,18 +547,19 @@ Expected<MasterReport> master_file(const MasterJob& job) {
       solve = false;
     }
     report.gain_applied_db = loop_gain_db + gain_adjust_db;
-    if (written_gain_db != report.gain_applied_db) {
-      auto pass = output_pass(report.gain_applied_db, true);
-      if (!pass) return std::move(pass).error();
-    }
+    if (written_gain_db != report.gain_applied_db) SPECTRUM_TRY(write_pass(report.gain_applied_db));
 
-    // Measure what the listener will decode, not what we fed the encoder (for PCM the same, up to dither).
-    progress.stage("verify", 0.9, 1.0, input->frames);
-    auto decoded = open_track(destination->temp_path(), &job, {});
-    if (!decoded) return Error{ErrorCode::kInternal, "cannot decode the encoded output: " + decoded.error().message};
-    auto measured = analyse_input(*decoded, 0, &progress);
-    if (!measured) return std::move(measured).error();
-    delivered = std::move(*measured);
+    // Measure what the listener will decode, not what we fed the encoder.
+    if (written_file) {
+      delivered = *written_file;
+    } else {
+      progress.stage("verify", 0.9, 1.0, input->frames);
+      auto decoded = open_track(destination->temp_path(), &job, {});
+      if (!decoded) return Error{ErrorCode::kInternal, "cannot decode the encoded output: " + decoded.error().message};
+      auto measured = analyse_input(*decoded, 0, &progress);
+      if (!measured) return std::move(measured).error();
+      delivered = std::move(*measured);
+    }
     if (silent) break;
     const double tp_excess = delivered.measurement.true_peak_dbtp - job.settings.true_peak_ceiling_dbtp;
     const double loudness_error = target - delivered.normalisable_lufs();

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "audio/encoder.h"
 #include "dsp/band_spectrum.h"
 #include "dsp/loudness_meter.h"
 #include "mastering/engine.h"
@@ -96,7 +97,7 @@ Settings settings_with(nlohmann::json j) {
 }
 
 MasterReport master_or_fail(const fs::path& in, const fs::path& out, const Settings& settings,
-                            std::size_t block_frames = 4096) {
+                            std::size_t block_frames = kDefaultBlockFrames) {
   MasterJob job;
   job.input = in;
   job.output = out;
@@ -434,7 +435,7 @@ TEST(Quality, OutputIndependentOfBlockSize) {
   const fs::path in = write_material("short8s", o);
   const Settings s = settings_with({{"eqProfile", "warm"}, {"stereoWidth", 150}, {"targetLoudness", -10}});
   std::vector<std::string> contents;
-  for (std::size_t block : {4096u, 1000u, 37u}) {
+  for (std::size_t block : {kDefaultBlockFrames, std::size_t{1000}, std::size_t{37}}) {
     const fs::path out = temp_dir() / ("block" + std::to_string(block) + ".wav");
     master_or_fail(in, out, s, block);
     std::ifstream f(out, std::ios::binary);
@@ -443,6 +444,51 @@ TEST(Quality, OutputIndependentOfBlockSize) {
   ASSERT_FALSE(contents[0].empty());
   EXPECT_EQ(contents[0], contents[1]);
   EXPECT_EQ(contents[0], contents[2]);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Delivery: a lossless output is measured as it is written, not decoded again. The report's output figures
+// must be those of the file itself, read back by the decoder, to the last bit.
+
+TEST(Quality, LosslessOutputIsMeasuredExactlyAsDelivered) {
+  MusicLikeOptions o;
+  o.seconds = 12.0;
+  o.loudness_lufs = -20.0;
+  const fs::path float_in = write_material("delivery_float", o);
+  // A 16-bit input gives a dithered 16-bit output; float input gives float WAV and 24-bit FLAC.
+  const fs::path pcm16_in = temp_dir() / "delivery_16.wav";
+  {
+    auto data = test::read_wav(float_in);
+    ASSERT_TRUE(data.ok());
+    audio::EncoderOptions eo;
+    eo.sample_rate_hz = static_cast<int>(data->sample_rate_hz);
+    eo.channels = static_cast<int>(data->channels.size());
+    eo.bits_per_sample = 16;
+    auto encoder = audio::Encoder::create(pcm16_in, eo);
+    ASSERT_TRUE(encoder.ok());
+    float* planes[2] = {data->channels[0].data(), data->channels[1].data()};
+    ASSERT_TRUE((*encoder)->write(AudioBlock(planes, eo.channels, data->num_frames())).ok());
+    ASSERT_TRUE((*encoder)->commit().ok());
+  }
+  const Settings s = settings_with({{"targetLoudness", -10}});  // loud enough for the limiter to work
+  for (const auto& [in, out_name] : {std::pair{pcm16_in, "delivery_16_out.wav"},
+                                     std::pair{float_in, "delivery_float_out.wav"},
+                                     std::pair{float_in, "delivery_24_out.flac"}}) {
+    SCOPED_TRACE(out_name);
+    const fs::path out = temp_dir() / out_name;
+    const MasterReport report = master_or_fail(in, out, s);
+    auto read_back = analyze_file(out);
+    ASSERT_TRUE(read_back.ok());
+    const Measurement& m = read_back->measurement;
+    EXPECT_EQ(report.output.integrated_lufs, m.integrated_lufs);
+    EXPECT_EQ(report.output.loudness_range_lu, m.loudness_range_lu);
+    EXPECT_EQ(report.output.true_peak_dbtp, m.true_peak_dbtp);
+    EXPECT_EQ(report.output.sample_peak_dbfs, m.sample_peak_dbfs);
+    EXPECT_EQ(report.output_plot.short_term_lufs, read_back->plot.short_term_lufs);
+    EXPECT_EQ(report.output_plot.band_levels_db, read_back->plot.band_levels_db);
+    EXPECT_GT(report.limiter.max_db, 0.5);  // the limiter did work, so rounding mattered at its output
+    EXPECT_NEAR(m.integrated_lufs, -10.0, 0.1);
+  }
 }
 
 }  // namespace
