@@ -8,6 +8,9 @@ namespace spectrum::dsp {
 namespace {
 
 constexpr int kDesignOversampling = 8;  // design grid / FIR length: keeps time aliasing far below the window
+// Overlap-save FFT size / (taps - 1). With 2 every 2B-point transform pair yields B outputs; with 4 a 4B-point
+// pair yields 3B, about 30 % less work per sample (FFTW: 8192 -> 16384 points at 44.1 kHz, still cache-sized).
+constexpr std::size_t kFftPerHistory = 4;
 constexpr double kIdentityToleranceDb = 1e-6;
 
 }  // namespace
@@ -20,21 +23,23 @@ int LinearPhaseEq::taps_for_rate(double sample_rate_hz) noexcept {
 void LinearPhaseEq::prepare(const ProcessSpec& spec, const GainCurve& gain_db) {
   sample_rate_hz_ = spec.sample_rate_hz;
   num_channels_ = std::clamp(spec.num_channels, 1, kMaxChannels);
-  block_frames_ = taps_for_rate(spec.sample_rate_hz) - 1;
+  history_frames_ = taps_for_rate(spec.sample_rate_hz) - 1;
+  const auto history = static_cast<std::size_t>(history_frames_);
+  block_frames_ = static_cast<int>((kFftPerHistory - 1) * history);
   const auto block = static_cast<std::size_t>(block_frames_);
   design(gain_db);
   for (int c = 0; c < kMaxChannels; ++c) {
     const bool used = c < num_channels_;
-    input_[static_cast<std::size_t>(c)].assign(used ? 2 * block : 0, 0.0F);
+    input_[static_cast<std::size_t>(c)].assign(used ? history + block : 0, 0.0F);
     output_[static_cast<std::size_t>(c)].assign(used ? block : 0, 0.0F);
   }
   reset();
 }
 
 void LinearPhaseEq::design(const GainCurve& gain_db) {
-  const std::size_t taps = static_cast<std::size_t>(block_frames_) + 1;
+  const std::size_t taps = static_cast<std::size_t>(history_frames_) + 1;
   const std::size_t centre = taps / 2;
-  const std::size_t grid = kDesignOversampling * static_cast<std::size_t>(block_frames_);
+  const std::size_t grid = kDesignOversampling * static_cast<std::size_t>(history_frames_);
 
   // Zero-phase frequency sampling of the requested magnitude.
   RealFft design_fft;
@@ -59,7 +64,7 @@ void LinearPhaseEq::design(const GainCurve& gain_db) {
   }
 
   // Spectrum of the FIR zero-padded to the overlap-save size, with the inverse FFT's 1/N folded in.
-  const std::size_t fft_size = 2 * static_cast<std::size_t>(block_frames_);
+  const std::size_t fft_size = kFftPerHistory * static_cast<std::size_t>(history_frames_);
   fft_.prepare(fft_size);
   std::fill_n(fft_.real_data(), fft_size, 0.0F);
   std::copy(taps_.begin(), taps_.end(), fft_.real_data());
@@ -87,7 +92,7 @@ void LinearPhaseEq::process(AudioBlock block) noexcept {
     for (int c = 0; c < channels; ++c) {
       float* io = block.channel(c) + pos;
       const auto ch = static_cast<std::size_t>(c);
-      std::copy_n(io, n, input_[ch].data() + block_frames + fill_frames_);
+      std::copy_n(io, n, input_[ch].data() + history_frames_ + fill_frames_);
       std::copy_n(output_[ch].data() + fill_frames_, n, io);
     }
     fill_frames_ += n;
@@ -101,13 +106,14 @@ void LinearPhaseEq::process(AudioBlock block) noexcept {
 
 void LinearPhaseEq::filter_block(int channel) noexcept {
   const auto block_frames = static_cast<std::size_t>(block_frames_);
+  const auto history = static_cast<std::size_t>(history_frames_);
   float* input = input_[static_cast<std::size_t>(channel)].data();
   float* output = output_[static_cast<std::size_t>(channel)].data();
   if (identity_) {
-    // Same delay as the filtered path: y[n] = x[n - B/2], B frames after the block arrived.
-    std::copy_n(input + block_frames - block_frames / 2, block_frames, output);
+    // Same delay as the filtered path: y[n] = x[n - H/2], B frames after the block arrived.
+    std::copy_n(input + history - history / 2, block_frames, output);
   } else {
-    std::copy_n(input, 2 * block_frames, fft_.real_data());
+    std::copy_n(input, history + block_frames, fft_.real_data());
     fft_.forward();
     fftwf_complex* bins = fft_.complex_data();
     const float* h_re = spectrum_re_.data();
@@ -119,10 +125,10 @@ void LinearPhaseEq::filter_block(int channel) noexcept {
       bins[k][1] = re * h_im[k] + im * h_re[k];
     }
     fft_.inverse();
-    // Overlap-save: the first B outputs of the circular convolution wrap around; the last B are valid.
-    std::copy_n(fft_.real_data() + block_frames, block_frames, output);
+    // Overlap-save: the first H outputs of the circular convolution wrap around; the last B are valid.
+    std::copy_n(fft_.real_data() + history, block_frames, output);
   }
-  std::copy_n(input + block_frames, block_frames, input);
+  std::copy_n(input + block_frames, history, input);
 }
 
 double LinearPhaseEq::response_db(double frequency_hz) const noexcept {

@@ -16,10 +16,10 @@ namespace spectrum::dsp {
 // sample rate (sample_rate/10 rounded to a power of two, plus one: 4097 taps at 44.1/48 kHz, 8193
 // at 96 kHz, 1025 at 8 kHz), so the resolution is ~10 Hz at every rate.
 //
-// Processing: uniform overlap-save with block B = taps - 1 and FFT size 2B, per channel. A block is
-// filtered once B input frames have arrived, so the output is delayed by B (the buffering) plus
-// (taps - 1) / 2 (the filter's own linear-phase delay): latency_frames() = 3B/2, e.g. 6144 frames at
-// 44.1/48 kHz. The output is identical whatever block sizes the caller uses.
+// Processing: uniform overlap-save per channel with history H = taps - 1, FFT size 4H and block B = 3H. A
+// block is filtered once B input frames have arrived, so the output is delayed by B (the buffering) plus
+// H / 2 (the filter's own linear-phase delay): latency_frames() = B + H/2, e.g. 14336 frames at 44.1/48 kHz.
+// The output is identical whatever block sizes the caller uses.
 class LinearPhaseEq {
  public:
   // The requested gain in dB at a frequency in Hz (called for 0 <= f <= sample_rate / 2).
@@ -32,8 +32,8 @@ class LinearPhaseEq {
   void process(AudioBlock block) noexcept;
 
   // Frames between an input sample and the output it affects most (its centre tap).
-  [[nodiscard]] int latency_frames() const noexcept { return block_frames_ + block_frames_ / 2; }
-  [[nodiscard]] int num_taps() const noexcept { return block_frames_ + 1; }
+  [[nodiscard]] int latency_frames() const noexcept { return block_frames_ + history_frames_ / 2; }
+  [[nodiscard]] int num_taps() const noexcept { return history_frames_ + 1; }
   // The curve was 0 dB (within 1e-6 dB) everywhere: process() is then an exact delay of
   // latency_frames(), and a chain may skip the stage altogether.
   [[nodiscard]] bool is_identity() const noexcept { return identity_; }
@@ -49,12 +49,13 @@ class LinearPhaseEq {
 
   double sample_rate_hz_ = 48000.0;
   int num_channels_ = 0;
-  int block_frames_ = 0;         // B = taps - 1; the FFT size is 2B
+  int history_frames_ = 0;       // H = taps - 1
+  int block_frames_ = 0;         // B = 3H; the FFT size is H + B
   std::size_t fill_frames_ = 0;  // input frames gathered in the current block
   bool identity_ = true;
   std::vector<float> taps_;                              // the FIR, for response_db()
   std::vector<float> spectrum_re_, spectrum_im_;         // FFT of the FIR scaled by 1/(2B)
-  std::array<std::vector<float>, kMaxChannels> input_;   // 2B: previous block, then the current one
+  std::array<std::vector<float>, kMaxChannels> input_;   // H + B: the last H inputs, then the current block
   std::array<std::vector<float>, kMaxChannels> output_;  // B: the last filtered block, being emitted
   RealFft fft_;
 };
