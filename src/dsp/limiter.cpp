@@ -141,6 +141,8 @@ void Limiter::compute_gains(const float* held, float scale, std::size_t n) noexc
   if (released_ == 1.0 && average_sum_ == average_full_ && scale * max_abs(held, n) <= target) {
     std::fill_n(gains_.begin(), n, 1.0);
     std::fill_n(fixed, n, static_cast<std::int64_t>(kGainOne));
+    if (!statistics_) return;
+    frames_processed_ += n;
     if (product_frames_ + static_cast<int>(n) >= kProductFrames) {  // the folds: log2(1) adds nothing after the first
       reduction_log2_sum_ += std::log2(gain_product_);
       gain_product_ = 1.0;
@@ -156,13 +158,9 @@ void Limiter::compute_gains(const float* held, float scale, std::size_t n) noexc
     required[i] = target / (peak > target ? peak : target);
   }
 
-  // Release and moving average: the only recursions, one pass. The statistics ride along in the
-  // recursion's shadow.
+  // Release and moving average: the only recursions, one pass.
   double released = released_;
   std::int64_t sum = average_sum_;
-  double min_gain = min_gain_;
-  double product = gain_product_;
-  int product_frames = product_frames_;
   const double keep = release_keep_;
   const double rise = release_coefficient_;
   for (std::size_t i = 0; i < n; ++i) {
@@ -172,18 +170,25 @@ void Limiter::compute_gains(const float* held, float scale, std::size_t n) noexc
     const auto value = static_cast<std::int64_t>(released * kGainOne);  // truncation: on the safe side
     sum += value - fixed[static_cast<std::ptrdiff_t>(i) - static_cast<std::ptrdiff_t>(lookahead)];
     fixed[i] = value;
-    const double gain = sum == average_full_ ? 1.0 : static_cast<double>(sum) * average_scale_;
-    gains_[i] = gain;
-    min_gain = std::min(min_gain, gain);
-    product *= gain;
+    gains_[i] = sum == average_full_ ? 1.0 : static_cast<double>(sum) * average_scale_;
+  }
+  released_ = released;
+  average_sum_ = sum;
+  if (!statistics_) return;
+
+  frames_processed_ += n;
+  double min_gain = min_gain_;
+  double product = gain_product_;
+  int product_frames = product_frames_;
+  for (std::size_t i = 0; i < n; ++i) {
+    min_gain = std::min(min_gain, gains_[i]);
+    product *= gains_[i];
     if (++product_frames == kProductFrames) {
       reduction_log2_sum_ += std::log2(product);
       product = 1.0;
       product_frames = 0;
     }
   }
-  released_ = released;
-  average_sum_ = sum;
   min_gain_ = min_gain;
   gain_product_ = product;
   product_frames_ = product_frames;
@@ -222,14 +227,12 @@ void Limiter::process(AudioBlock block) noexcept {
     side_chain_.process(block.sub_block(pos, n), held_.data());
     process_chunk(block, pos, n, held_.data(), 1.0F);
   }
-  frames_processed_ += block.num_frames();
 }
 
 void Limiter::process(AudioBlock block, const float* held_peaks, float peak_scale) noexcept {
   if (block.num_channels() < 1) return;
   for (std::size_t pos = 0; pos < block.num_frames(); pos += kChunkFrames)
     process_chunk(block, pos, std::min(kChunkFrames, block.num_frames() - pos), held_peaks + pos, peak_scale);
-  frames_processed_ += block.num_frames();
 }
 
 }  // namespace spectrum::dsp

@@ -103,7 +103,12 @@ class Limiter {
   }
   [[nodiscard]] int lookahead_frames() const noexcept { return lookahead_frames_; }
 
-  // Over everything processed since prepare()/reset(), dB, positive; the mean is over all frames.
+  // Whether the gain-reduction statistics below are kept (default): a pass that only needs the output, such
+  // as a loudness loop's trial, turns them off and skips their per-frame work.
+  void set_statistics_enabled(bool enabled) noexcept { statistics_ = enabled; }
+
+  // Over everything processed since prepare()/reset() with statistics enabled, dB, positive; the mean is
+  // over those frames.
   [[nodiscard]] double max_gain_reduction_db() const noexcept;
   [[nodiscard]] double mean_gain_reduction_db() const noexcept;
 
@@ -137,6 +142,7 @@ class Limiter {
   std::int64_t average_full_ = 0;  // W * 2^30
   double average_scale_ = 0.0;     // 1 / (W * 2^30)
 
+  bool statistics_ = true;
   double min_gain_ = 1.0;
   double gain_product_ = 1.0;  // product of the gains since the last fold into the sum below
   int product_frames_ = 0;

@@ -199,4 +199,17 @@ void RoundingStage::prepare(int bits, std::uint64_t dither_seed) noexcept {
   reset();
 }
 
+void TruePeakTap::prepare(const ProcessSpec& spec, int first_channel, int num_channels) {
+  first_channel_ = std::clamp(first_channel, 0, spec.num_channels);
+  num_channels_ = std::clamp(num_channels, 0, spec.num_channels - first_channel_);
+  meter_.prepare(spec.sample_rate_hz, num_channels_);
+}
+
+void TruePeakTap::process(const AudioBlock& block) noexcept {
+  std::array<const float*, kMaxChannels> channels{};
+  const int count = std::min(num_channels_, block.num_channels() - first_channel_);
+  for (int c = 0; c < count; ++c) channels[static_cast<std::size_t>(c)] = block.channel(first_channel_ + c);
+  meter_.process(channels.data(), count, block.num_frames());
+}
+
 }  // namespace spectrum::mastering

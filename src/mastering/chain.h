@@ -100,6 +100,8 @@ class OutputStage final : public BlockProcessor {
   void replay_side_chain(std::span<const float> held_peaks) noexcept;
   void set_gain_db(double gain_db) noexcept;
   void set_ceiling_dbtp(double ceiling_dbtp) noexcept;
+  // The limiter's gain-reduction statistics (on by default); a trial pass of the loudness loop needs none.
+  void set_statistics_enabled(bool enabled) noexcept { limiter_.set_statistics_enabled(enabled); }
   void reset() noexcept override;
   void process(const AudioBlock& block) noexcept override;
   [[nodiscard]] int latency_frames() const noexcept override;
@@ -128,18 +130,21 @@ class RoundingStage final : public BlockProcessor {
   audio::SampleRounder rounder_{0, 1};
 };
 
-// Meters the true peak of what passes through, as a stage of a pass's reading thread: the detector is the
-// costliest meter, and the reading thread (decoding, or the limiter) has room for it while the other thread
-// meters loudness, analyses the spectrum or encodes.
+// Meters the true peak of some of the channels of what passes through. The detector is the costliest meter,
+// so a pass splits it between its two threads: one tap as a stage of the reading thread, another beside the
+// loudness meter on the other.
 class TruePeakTap final : public BlockProcessor {
  public:
-  void prepare(const ProcessSpec& spec) { meter_.prepare(spec.sample_rate_hz, spec.num_channels); }
+  // Channels [first_channel, first_channel + num_channels) of blocks with spec.num_channels channels.
+  void prepare(const ProcessSpec& spec, int first_channel, int num_channels);
   void reset() noexcept override { meter_.reset(); }
-  void process(const AudioBlock& block) noexcept override { meter_.process(block); }
+  void process(const AudioBlock& block) noexcept override;
   [[nodiscard]] int latency_frames() const noexcept override { return 0; }
   [[nodiscard]] float peak() const noexcept { return meter_.peak(); }  // linear, since reset()
 
  private:
+  int first_channel_ = 0;
+  int num_channels_ = 0;
   dsp::TruePeakMeter meter_;
 };
 

@@ -194,27 +194,32 @@ double amplitude_db(float amplitude) {
 }
 
 // Measures whatever `source` yields; `before_metering(block) -> Status` may store each block first, or
-// change it when options.true_peak is off (the true peak is metered as the block is read, before the hook).
+// change it when options.true_peak is off (the first channel's true peak is metered as the block is read,
+// before the hook: the detector's work is split between the pass's two threads by channel).
 template <class Hook>
 Expected<TrackAnalysis> measure(FrameSource& source, const Track& track, TrackAnalyzer::Options options,
                                 const Progress* progress, Hook&& before_metering) {
-  TruePeakTap true_peak;
-  true_peak.prepare({track.sample_rate_hz, track.block_frames, track.channels});
-  ProcessedSource tapped(source, true_peak);
+  const ProcessSpec spec{track.sample_rate_hz, track.block_frames, track.channels};
+  TruePeakTap first_channel;
+  first_channel.prepare(spec, 0, 1);
+  TruePeakTap other_channels;
+  other_channels.prepare(spec, 1, track.channels - 1);
+  ProcessedSource tapped(source, first_channel);
   TrackAnalyzer analyzer;
   analyzer.prepare(track.sample_rate_hz, track.channels, track.expected_duration_s,
                    {.true_peak = false, .spectrum = options.spectrum});
   auto status = for_each_block(options.true_peak ? tapped : source, track, progress,
                                [&](const AudioBlock& block) -> Status {
                                  SPECTRUM_TRY(before_metering(block));
+                                 if (options.true_peak) other_channels.process(block);
                                  analyzer.process(block);
                                  return {};
                                });
   if (!status) return std::move(status).error();
   TrackAnalysis analysis = analyzer.finish("");
   if (options.true_peak) {  // as LoudnessMeter reads it: never under the sample peak
-    analysis.measurement.true_peak_dbtp =
-        std::max(amplitude_db(true_peak.peak()), analysis.measurement.sample_peak_dbfs);
+    const float peak = std::max(first_channel.peak(), other_channels.peak());
+    analysis.measurement.true_peak_dbtp = std::max(amplitude_db(peak), analysis.measurement.sample_peak_dbfs);
   }
   return analysis;
 }
@@ -485,20 +490,21 @@ Expected<MasterReport> master_file(const MasterJob& job) {
   std::optional<double> written_gain_db;      // the gain of the file now in the temporary file
   std::optional<TrackAnalysis> written_file;  // its measurement, when lossless
   int output_passes = 0;
-  const auto start_pass = [&](std::string_view name, double gain_db) {
+  const auto start_pass = [&](std::string_view name, double gain_db, bool writes) {
     progress.stage(name, 0.45 + 0.05 * std::min(output_passes, 8), 0.5 + 0.05 * std::min(output_passes, 8),
                    input->frames);
     ++output_passes;
     stage.set_gain_db(gain_db);
+    stage.set_statistics_enabled(writes);  // the report's limiter figures come from the written pass
   };
   const auto loudness_pass = [&](double gain_db) -> Expected<double> {
-    start_pass("loudness", gain_db);
+    start_pass("loudness", gain_db, false);
     auto measured = measure(limited, track, {.true_peak = false, .spectrum = false}, &progress);
     if (!measured) return std::move(measured).error();
     return measured->normalisable_lufs();
   };
   const auto write_pass = [&](double gain_db) -> Status {
-    start_pass("encode", gain_db);
+    start_pass("encode", gain_db, true);
     written_gain_db.reset();
     written_file.reset();
     auto encoder = audio::Encoder::create(destination->temp_path(), enc_options);
