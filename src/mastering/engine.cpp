@@ -25,6 +25,7 @@
 #include "mastering/block_pipeline.h"
 #include "mastering/chain.h"
 #include "mastering/frame_source.h"
+#include "mastering/limiting_model.h"
 
 namespace spectrum::mastering {
 namespace {
@@ -270,9 +271,10 @@ using LoudnessAt = std::function<Expected<double>(double gain_db, bool likely_fi
 constexpr double kLikelyFinalLu = 0.5;
 
 // `known_low_db`: a gain already known to land at or under the target (a previous solution for a higher
-// ceiling), where the search starts instead of the open-loop gain.
+// ceiling), where the search starts instead of the open-loop gain. `model` (optional) aims the second pass.
 Expected<LoopResult> solve_gain(const TrackAnalysis& pre_analysis, double target_lufs, double ceiling_dbtp,
-                                const LoudnessAt& loudness_at, std::optional<double> known_low_db) {
+                                const LoudnessAt& loudness_at, std::optional<double> known_low_db,
+                                const LimitingModel* model) {
   LoopResult r;
   const double open_loop_db = target_lufs - pre_analysis.normalisable_lufs();
   r.gain_db = open_loop_db;
@@ -290,8 +292,9 @@ Expected<LoopResult> solve_gain(const TrackAnalysis& pre_analysis, double target
   double l_prev_lo = kNegInf;
   double g = std::clamp(known_low_db.value_or(open_loop_db), open_loop_db, hi);
   double last_error = std::numeric_limits<double>::infinity();
+  bool aimed = false;  // the model placed this pass
   for (int pass = 0; pass < kMaxLoopPasses; ++pass) {
-    auto measured = loudness_at(g, std::abs(last_error) < kLikelyFinalLu);
+    auto measured = loudness_at(g, aimed || std::abs(last_error) < kLikelyFinalLu);
     if (!measured) return std::move(measured).error();
     ++r.passes;
     const double loudness = *measured;
@@ -312,7 +315,15 @@ Expected<LoopResult> solve_gain(const TrackAnalysis& pre_analysis, double target
     }
     if (lo >= open_loop_db + kMaxLimitingDb - 1e-9) break;  // even the most limiting allowed falls short
     double next = 0.0;
-    if (std::isfinite(l_hi)) {
+    // After the first pass, the model turns the loss it measured into a prediction of the gain that lands.
+    const auto predicted = pass == 0 && model != nullptr && !std::isfinite(l_hi)
+                               ? model->gain_for_target(g, g - (loudness - pre_analysis.normalisable_lufs()),
+                                                        open_loop_db, ceiling_dbtp, hi)
+                               : std::nullopt;
+    aimed = predicted.has_value();
+    if (predicted) {
+      next = *predicted;
+    } else if (std::isfinite(l_hi)) {
       // Secant inside the bracket, kept off its ends so the bracket shrinks by at least a tenth each pass.
       next = lo + (hi - lo) * (target_lufs - l_lo) / (l_hi - l_lo);
       next = std::clamp(next, lo + 0.1 * (hi - lo), hi - 0.1 * (hi - lo));
@@ -433,6 +444,7 @@ Expected<MasterReport> master_file(const MasterJob& job) {
   OutputStage stage;
   stage.prepare(spec, job.settings.true_peak_ceiling_dbtp - ceiling_margin_db(*format));
   std::vector<float> side_chain;  // the limiter's side chain over the pre-limiter signal, when in memory
+  std::optional<LimitingModel> limiting_model;  // built from it
   if (track.memory) {
     MemoryTrack& memory = *track.memory;
     // Filters on this core; dynamics, metering and the limiter's side chain on the pipeline's other one.
@@ -455,6 +467,7 @@ Expected<MasterReport> master_file(const MasterJob& job) {
       flush_side_chain(recorder, spec, std::span(side_chain).subspan(recorded));
       pre_analysis->measurement.true_peak_dbtp = amplitude_db(dsp::max_abs(side_chain.data(), side_chain.size()));
       stage.replay_side_chain(side_chain);
+      limiting_model.emplace(side_chain);
     }
   } else {
     pre_analysis = measure(streamed_pre, track, {.true_peak = true, .spectrum = false}, &progress);
@@ -545,7 +558,8 @@ Expected<MasterReport> master_file(const MasterJob& job) {
       stage.set_ceiling_dbtp(ceiling);
       written_gain_db.reset();
       auto loop = solve_gain(*pre_analysis, target, ceiling, loudness_at,
-                             report.loudness_passes > 0 ? std::optional<double>(loop_gain_db) : std::nullopt);
+                             report.loudness_passes > 0 ? std::optional<double>(loop_gain_db) : std::nullopt,
+                             limiting_model ? &*limiting_model : nullptr);
       if (!loop) return std::move(loop).error();
       loop_gain_db = loop->gain_db;
       loop_reached = loop->reached;
