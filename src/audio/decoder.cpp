@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cctype>
 #include <cmath>
 #include <string_view>
@@ -336,14 +337,17 @@ Expected<bool> Decoder::Impl::drain_resampler() {
 }
 
 void Decoder::Impl::sanitize(std::size_t frames) noexcept {
+  // Branch-free, so it vectorises: a float is non-finite when all its exponent bits are set.
+  constexpr std::uint32_t kExponent = 0x7F800000U;
   for (int c = 0; c < info.channels; ++c) {
     float* samples = pending[static_cast<std::size_t>(c)].data();
+    std::uint32_t replaced = 0;
     for (std::size_t i = 0; i < frames; ++i) {
-      if (!std::isfinite(samples[i])) {
-        samples[i] = 0.0F;
-        ++nonfinite_replaced;
-      }
+      const std::uint32_t nonfinite = (std::bit_cast<std::uint32_t>(samples[i]) & kExponent) == kExponent ? 1U : 0U;
+      replaced += nonfinite;
+      samples[i] = nonfinite != 0 ? 0.0F : samples[i];
     }
+    nonfinite_replaced += replaced;
   }
 }
 

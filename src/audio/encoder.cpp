@@ -157,6 +157,8 @@ struct Encoder::Impl {
   Status write(const AudioBlock& block);
   Status append(const float* const* channels, std::size_t frames);
   Status resample_and_append(const float* const* channels, std::size_t frames);
+  template <class Sample, class Convert>
+  void interleave(Sample* out, std::size_t frames, Convert convert) const noexcept;
   Status encode_fifo(std::size_t frames);
   Status drain_packets();
   Error fail(Error error);
@@ -308,6 +310,23 @@ Status Encoder::Impl::resample_and_append(const float* const* channels, std::siz
   return {};
 }
 
+// Converts the fifo's planar floats into interleaved samples. Stereo gets its own loop, which vectorises.
+template <class Sample, class Convert>
+void Encoder::Impl::interleave(Sample* out, std::size_t frames, Convert convert) const noexcept {
+  if (options.channels == 2) {
+    const float* left = fifo[0].data();
+    const float* right = fifo[1].data();
+    for (std::size_t i = 0; i < frames; ++i) {
+      out[2 * i] = convert(left[i]);
+      out[2 * i + 1] = convert(right[i]);
+    }
+    return;
+  }
+  for (std::size_t i = 0; i < frames; ++i) {
+    for (int c = 0; c < options.channels; ++c) *out++ = convert(fifo[static_cast<std::size_t>(c)][i]);
+  }
+}
+
 Status Encoder::Impl::encode_fifo(std::size_t frames) {
   av_frame_unref(frame.get());
   frame->nb_samples = static_cast<int>(frames);
@@ -320,22 +339,17 @@ Status Encoder::Impl::encode_fifo(std::size_t frames) {
   const int channels = options.channels;
   const auto ch = [&](int c) { return fifo[static_cast<std::size_t>(c)].data(); };
   switch (codec->sample_fmt) {
-    case AV_SAMPLE_FMT_S16: {  // interleaved; write() rounded and dithered the samples already
-      auto* out = reinterpret_cast<std::int16_t*>(frame->data[0]);
-      for (std::size_t i = 0; i < frames; ++i) {
-        for (int c = 0; c < channels; ++c) *out++ = static_cast<std::int16_t>(quantize_sample(ch(c)[i], 16, 0.0));
-      }
+    // Interleaved integers; write() rounded (and dithered) the samples already. The depth is read from
+    // choice.bits rather than written as a constant: GCC 12 vectorises quantize_sample() only that way.
+    case AV_SAMPLE_FMT_S16:
+      interleave(reinterpret_cast<std::int16_t*>(frame->data[0]), frames,
+                 [bits = choice.bits](float x) { return static_cast<std::int16_t>(quantize_sample(x, bits, 0.0)); });
       break;
-    }
-    case AV_SAMPLE_FMT_S32: {  // 24-bit in the top bits of 32, as FFmpeg's s24 PCM and FLAC encoders take it
-      auto* out = reinterpret_cast<std::int32_t*>(frame->data[0]);
-      for (std::size_t i = 0; i < frames; ++i) {
-        for (int c = 0; c < channels; ++c) {
-          *out++ = static_cast<std::int32_t>(static_cast<std::uint32_t>(quantize_sample(ch(c)[i], 24, 0.0)) << 8);
-        }
-      }
+    case AV_SAMPLE_FMT_S32:  // 24-bit in the top bits of 32, as FFmpeg's s24 PCM and FLAC encoders take it
+      interleave(reinterpret_cast<std::int32_t*>(frame->data[0]), frames, [bits = choice.bits](float x) {
+        return static_cast<std::int32_t>(static_cast<std::uint32_t>(quantize_sample(x, bits, 0.0)) << 8);
+      });
       break;
-    }
     case AV_SAMPLE_FMT_FLT: {
       auto* out = reinterpret_cast<float*>(frame->data[0]);
       for (std::size_t i = 0; i < frames; ++i) {

@@ -443,7 +443,10 @@ Expected<MasterReport> master_file(const MasterJob& job) {
   Expected<TrackAnalysis> pre_analysis = make_error(ErrorCode::kInternal, "not measured");
   OutputStage stage;
   stage.prepare(spec, job.settings.true_peak_ceiling_dbtp - ceiling_margin_db(*format));
-  std::vector<float> side_chain;  // the limiter's side chain over the pre-limiter signal, when in memory
+  // The limiter's side chain over the pre-limiter signal, when in memory; every value is written, so the
+  // 4 bytes per frame are not zeroed first.
+  std::unique_ptr<float[]> side_chain_values;
+  std::span<float> side_chain;
   std::optional<LimitingModel> limiting_model;  // built from it
   if (track.memory) {
     MemoryTrack& memory = *track.memory;
@@ -451,7 +454,9 @@ Expected<MasterReport> master_file(const MasterJob& job) {
     // The side chain's maximum is the true peak (its detector is the meter's), so the meter skips its own.
     ProcessedSource in_place(memory, chain.filters());
     memory.rewind_writer();
-    side_chain.resize(static_cast<std::size_t>(memory.frames() + stage.latency_frames()));
+    const auto side_chain_frames = static_cast<std::size_t>(memory.frames() + stage.latency_frames());
+    side_chain_values = std::make_unique_for_overwrite<float[]>(side_chain_frames);
+    side_chain = std::span(side_chain_values.get(), side_chain_frames);
     dsp::LimiterSideChain recorder;
     recorder.prepare(spec);
     std::size_t recorded = 0;
@@ -464,7 +469,7 @@ Expected<MasterReport> master_file(const MasterJob& job) {
                              return {};
                            });
     if (pre_analysis) {
-      flush_side_chain(recorder, spec, std::span(side_chain).subspan(recorded));
+      flush_side_chain(recorder, spec, side_chain.subspan(recorded));
       pre_analysis->measurement.true_peak_dbtp = amplitude_db(dsp::max_abs(side_chain.data(), side_chain.size()));
       stage.replay_side_chain(side_chain);
       limiting_model.emplace(side_chain);

@@ -43,7 +43,7 @@ void MemoryTrack::append(const AudioBlock& block) {
       (static_cast<std::size_t>(frames_) + block.num_frames() + kChunkFrames - 1) / kChunkFrames;
   for (int c = 0; c < channels_; ++c) {
     auto& chunks = chunks_[c];
-    while (chunks.size() < needed_chunks) chunks.push_back(std::make_unique<float[]>(kChunkFrames));
+    while (chunks.size() < needed_chunks) chunks.push_back(std::make_unique_for_overwrite<float[]>(kChunkFrames));
   }
   for_each_span(frames_, block.num_frames(),
                 [&](std::size_t chunk, std::size_t offset, std::size_t from, std::size_t n) {
