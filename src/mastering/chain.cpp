@@ -118,17 +118,9 @@ void PreLimiterChain::reset() noexcept {
 }
 
 void PreLimiterChain::process(const AudioBlock& block) noexcept {
-  process_filters(block);
-  process_dynamics(block);
-}
-
-void PreLimiterChain::process_filters(const AudioBlock& block) noexcept {
   highpass_.process(block);
   if (lowpass_enabled_) lowpass_.process(block);
   if (eq_enabled_) eq_.process(block);
-}
-
-void PreLimiterChain::process_dynamics(const AudioBlock& block) noexcept {
   if (compressor_enabled_) compressor_.process(block);
   if (width_enabled_) width_.process(block);
 }

@@ -60,26 +60,7 @@ class PreLimiterChain final : public BlockProcessor {
   [[nodiscard]] int latency_frames() const noexcept override;
   [[nodiscard]] GainReduction compressor_gain_reduction() const noexcept;
 
-  // The two halves of process(), so a pass can run them on two cores: the filters (high-pass, band limit,
-  // EQ; all of the chain's latency) and the dynamics (compressor, width; no latency).
-  void process_filters(const AudioBlock& block) noexcept;
-  void process_dynamics(const AudioBlock& block) noexcept;
-  // A BlockProcessor view of the filter half, for a ProcessedSource that compensates its latency.
-  [[nodiscard]] BlockProcessor& filters() noexcept { return filters_; }
-
  private:
-  class Filters final : public BlockProcessor {
-   public:
-    explicit Filters(PreLimiterChain& chain) : chain_(chain) {}
-    void reset() noexcept override { chain_.reset(); }
-    void process(const AudioBlock& block) noexcept override { chain_.process_filters(block); }
-    [[nodiscard]] int latency_frames() const noexcept override { return chain_.latency_frames(); }
-
-   private:
-    PreLimiterChain& chain_;
-  };
-
-  Filters filters_{*this};
   dsp::ButterworthHighPass highpass_;
   dsp::BiquadCascade lowpass_;
   dsp::LinearPhaseEq eq_;

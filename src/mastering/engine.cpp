@@ -238,13 +238,8 @@ Expected<TrackAnalysis> analyse_input(Track& track, std::size_t cache_budget_byt
   if (cache_budget_bytes > 0 && expected_bytes <= static_cast<double>(cache_budget_bytes)) {
     track.memory = std::make_unique<MemoryTrack>(track.channels);
   }
-  auto analysis = measure(*track.decoded, track, {}, progress, [&](const AudioBlock& block) -> Status {
-    if (track.memory) {
-      track.memory->append(block);
-      if (track.memory->bytes() > cache_budget_bytes) track.memory.reset();  // too long: stream instead
-    }
-    return {};
-  });
+  CachingSource caching(*track.decoded, track.memory, track.channels, cache_budget_bytes);
+  auto analysis = measure(caching, track, {}, progress);
   if (!analysis) return analysis;
   analysis->measurement.format = format_label(track.decoder->info());
   if (analysis->frames == 0) return make_error(ErrorCode::kCorruptInput, "the input contains no audio samples");
@@ -450,9 +445,9 @@ Expected<MasterReport> master_file(const MasterJob& job) {
   std::optional<LimitingModel> limiting_model;  // built from it
   if (track.memory) {
     MemoryTrack& memory = *track.memory;
-    // Filters on this core; dynamics, metering and the limiter's side chain on the pipeline's other one.
-    // The side chain's maximum is the true peak (its detector is the meter's), so the meter skips its own.
-    ProcessedSource in_place(memory, chain.filters());
+    // The chain on this core; metering and the limiter's side chain on the pipeline's other one. The side
+    // chain's maximum is the true peak (its detector is the meter's), so the meter skips its own.
+    ProcessedSource in_place(memory, chain);
     memory.rewind_writer();
     const auto side_chain_frames = static_cast<std::size_t>(memory.frames() + stage.latency_frames());
     side_chain_values = std::make_unique_for_overwrite<float[]>(side_chain_frames);
@@ -462,7 +457,6 @@ Expected<MasterReport> master_file(const MasterJob& job) {
     std::size_t recorded = 0;
     pre_analysis = measure(in_place, track, {.true_peak = false, .spectrum = false}, &progress,
                            [&](const AudioBlock& block) -> Status {
-                             chain.process_dynamics(block);
                              memory.overwrite(block);  // the writer trails the reader by the chain's latency
                              recorder.process(block, side_chain.data() + recorded);
                              recorded += block.num_frames();

@@ -80,6 +80,20 @@ std::size_t MemoryTrack::bytes() const noexcept {
   return chunks * kChunkFrames * sizeof(float);
 }
 
+Expected<std::size_t> CachingSource::read(AudioBuffer& buffer) {
+  auto n = upstream_.read(buffer);
+  if (n && *n > 0 && cache_) {
+    cache_->append(buffer.block());
+    if (cache_->bytes() > budget_bytes_) cache_.reset();  // too long: stream instead
+  }
+  return n;
+}
+
+Status CachingSource::rewind() {
+  if (cache_) cache_ = std::make_unique<MemoryTrack>(channels_);
+  return upstream_.rewind();
+}
+
 Expected<std::size_t> ProcessedSource::read(AudioBuffer& buffer) {
   if (to_skip_ < 0) {
     to_skip_ = processor_.latency_frames();

@@ -66,6 +66,23 @@ class MemoryTrack final : public FrameSource {
   std::int64_t write_pos_ = 0;
 };
 
+// Reads `upstream` and keeps a copy of what it yields in `cache`, on the reading thread (beside the decoder),
+// while the copy stays within `budget_bytes`; past that the cache is dropped (reset to null) and the track
+// streams. rewind() starts the copy again.
+class CachingSource final : public FrameSource {
+ public:
+  CachingSource(FrameSource& upstream, std::unique_ptr<MemoryTrack>& cache, int channels, std::size_t budget_bytes)
+      : upstream_(upstream), cache_(cache), channels_(channels), budget_bytes_(budget_bytes) {}
+  Expected<std::size_t> read(AudioBuffer& buffer) override;
+  Status rewind() override;
+
+ private:
+  FrameSource& upstream_;
+  std::unique_ptr<MemoryTrack>& cache_;
+  int channels_;
+  std::size_t budget_bytes_;
+};
+
 // A block processor with a constant latency (the chain stages implement it).
 class BlockProcessor {
  public:
