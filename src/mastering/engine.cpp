@@ -310,11 +310,17 @@ Expected<LoopResult> solve_gain(const TrackAnalysis& pre_analysis, double target
     }
     if (lo >= open_loop_db + kMaxLimitingDb - 1e-9) break;  // even the most limiting allowed falls short
     double next = 0.0;
-    // After the first pass, the model turns the loss it measured into a prediction of the gain that lands.
-    const auto predicted = pass == 0 && model != nullptr && !std::isfinite(l_hi)
-                               ? model->gain_for_target(g, g - (loudness - pre_analysis.normalisable_lufs()),
-                                                        open_loop_db, ceiling_dbtp, hi)
-                               : std::nullopt;
+    // Below the target so far, the model turns the losses measured into a prediction of the gain that lands.
+    const auto loss_at = [&](double gain_db, double loudness_lufs) {
+      return LimitingModel::Pass{gain_db, gain_db - (loudness_lufs - pre_analysis.normalisable_lufs())};
+    };
+    const auto predicted =
+        model != nullptr && !std::isfinite(l_hi)
+            ? model->gain_for_target(loss_at(lo, l_lo),
+                                     std::isfinite(l_prev_lo) ? std::optional(loss_at(g_prev_lo, l_prev_lo))
+                                                              : std::nullopt,
+                                     open_loop_db, ceiling_dbtp, hi)
+            : std::nullopt;
     aimed = predicted.has_value();
     if (predicted) {
       next = *predicted;

@@ -46,15 +46,25 @@ double LimitingModel::static_loss_db(double gain_db, double ceiling_dbtp) const 
   return std::max(0.0, -10.0 * std::log10(kept / total_energy_));
 }
 
-std::optional<double> LimitingModel::gain_for_target(double measured_gain_db, double measured_loss_db,
-                                                     double open_loop_db, double ceiling_dbtp,
-                                                     double max_gain_db) const {
+std::optional<double> LimitingModel::gain_for_target(Pass last, std::optional<Pass> previous, double open_loop_db,
+                                                     double ceiling_dbtp, double max_gain_db) const {
+  const double measured_gain_db = last.gain_db;
+  const double measured_loss_db = last.loss_db;
   const double measured_static_db = static_loss_db(measured_gain_db, ceiling_dbtp);
   if (measured_static_db <= 0.0 || measured_loss_db <= 0.0) return std::nullopt;
+  double exponent = kLossExponent;
+  if (previous && previous->loss_db > 0.0) {
+    const double previous_static_db = static_loss_db(previous->gain_db, ceiling_dbtp);
+    const double static_ratio = measured_static_db / previous_static_db;
+    if (previous_static_db > 0.0 && std::abs(std::log(static_ratio)) > 1e-3) {
+      exponent = std::clamp(std::log(measured_loss_db / previous->loss_db) / std::log(static_ratio),
+                            kMinLossExponent, kMaxLossExponent);
+    }
+  }
   // shortfall(g) = open_loop - (g - loss(g)): positive while the output is still under the target.
   const auto shortfall = [&](double gain_db) {
     const double ratio = static_loss_db(gain_db, ceiling_dbtp) / measured_static_db;
-    return open_loop_db - gain_db + measured_loss_db * std::pow(ratio, kLossExponent);
+    return open_loop_db - gain_db + measured_loss_db * std::pow(ratio, exponent);
   };
   // The first crossing: coarse steps up from the measured gain, then bisection inside the step.
   constexpr double kStepDb = 0.25;

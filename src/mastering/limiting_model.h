@@ -20,25 +20,33 @@ namespace spectrum::mastering {
 // count times the ceiling's energy, within 1.6 % of that bin's energy).
 //
 // The real loss is larger (release and smoothing hold the gain down around every peak) but grows with the
-// gain in the same way, with an exponent: on the benchmark track and the ten music cases of the conformance
-// suite, loss(g) = loss(g0) * (static(g) / static(g0))^kLossExponent predicted the gain that reaches the target
-// within 0.05 LU in 17 of 24 limited cases (fixed first slope: 3 of 24); see docs/mastering-chain.md.
+// gain in the same way, with an exponent: loss(g) = loss(g1) * (static(g) / static(g1))^q, anchored at the
+// last pass measured. With one pass measured q is kLossExponent (fitted on the benchmark track and the ten
+// music cases of the conformance suite); with two it is fitted to them. See docs/mastering-chain.md.
 class LimitingModel {
  public:
   static constexpr std::size_t kGroupFrames = 64;
   static constexpr double kLossExponent = 0.85;
+  static constexpr double kMinLossExponent = 0.5;  // bounds for a fitted exponent
+  static constexpr double kMaxLossExponent = 2.0;
+
+  // A measured pass: the gain ahead of the limiter and the loudness the limiter took away there.
+  struct Pass {
+    double gain_db;
+    double loss_db;
+  };
 
   explicit LimitingModel(std::span<const float> held_peaks);
 
   // dB of loudness a static limiter at `ceiling_dbtp` removes after `gain_db` of gain; >= 0.
   [[nodiscard]] double static_loss_db(double gain_db, double ceiling_dbtp) const;
 
-  // The lowest gain above `measured_gain_db` at which gain - loss(gain) reaches `open_loop_db` (the gain that
-  // would land on the target without a limiter), given the real loss measured at `measured_gain_db`; nullopt
-  // when the model has nothing to say (no limiting at that gain) or finds no such gain below `max_gain_db`.
-  [[nodiscard]] std::optional<double> gain_for_target(double measured_gain_db, double measured_loss_db,
-                                                      double open_loop_db, double ceiling_dbtp,
-                                                      double max_gain_db) const;
+  // The lowest gain above `last` at which gain - loss(gain) reaches `open_loop_db` (the gain that would land
+  // on the target without a limiter), with the model anchored at `last` and its exponent fitted to `previous`
+  // when given; nullopt when the model has nothing to say (no limiting at `last`) or finds no such gain
+  // below `max_gain_db`.
+  [[nodiscard]] std::optional<double> gain_for_target(Pass last, std::optional<Pass> previous, double open_loop_db,
+                                                      double ceiling_dbtp, double max_gain_db) const;
 
  private:
   static constexpr std::size_t kBins = 1U << 15;  // non-negative floats' top 16 bits

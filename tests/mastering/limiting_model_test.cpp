@@ -68,7 +68,8 @@ TEST(LimitingModelTest, PredictionSolvesTheLoopEquation) {
   for (const double factor : {1.5, 3.0}) {
     const double measured_loss_db = factor * measured_static_db;
     const double open_loop_db = measured_gain_db - measured_loss_db + 0.8;  // 0.8 dB short of the target
-    const auto gain = model.gain_for_target(measured_gain_db, measured_loss_db, open_loop_db, ceiling_dbtp, 40.0);
+    const auto gain =
+        model.gain_for_target({measured_gain_db, measured_loss_db}, std::nullopt, open_loop_db, ceiling_dbtp, 40.0);
     ASSERT_TRUE(gain.has_value()) << factor;
     EXPECT_GT(*gain, measured_gain_db + 0.8);  // limiting takes some of every added dB
     const double loss = measured_loss_db * std::pow(model.static_loss_db(*gain, ceiling_dbtp) / measured_static_db,
@@ -77,13 +78,38 @@ TEST(LimitingModelTest, PredictionSolvesTheLoopEquation) {
   }
 }
 
+// With two passes measured, the exponent is fitted to them: when the real loss follows the model's law with
+// another exponent, the prediction lands exactly where that law says.
+TEST(LimitingModelTest, TwoPassesFitTheExponent) {
+  std::mt19937 rng(11);
+  std::lognormal_distribution<float> level(-2.0F, 0.5F);
+  std::vector<float> held(300000);
+  for (auto& v : held) v = level(rng);
+  const LimitingModel model(held);
+  const double ceiling_dbtp = -1.0;
+  double first_gain_db = -20.0;
+  while (model.static_loss_db(first_gain_db, ceiling_dbtp) < 0.2) first_gain_db += 0.01;
+  const double second_gain_db = first_gain_db + 1.5;
+  for (const double exponent : {0.7, 1.3}) {
+    const auto true_loss = [&](double gain_db) {
+      return 1.2 * std::pow(model.static_loss_db(gain_db, ceiling_dbtp), exponent);
+    };
+    const double open_loop_db = second_gain_db - true_loss(second_gain_db) + 0.3;
+    const auto gain = model.gain_for_target({second_gain_db, true_loss(second_gain_db)},
+                                            LimitingModel::Pass{first_gain_db, true_loss(first_gain_db)},
+                                            open_loop_db, ceiling_dbtp, 40.0);
+    ASSERT_TRUE(gain.has_value()) << exponent;
+    EXPECT_NEAR(*gain - true_loss(*gain), open_loop_db, 1e-6) << exponent;
+  }
+}
+
 TEST(LimitingModelTest, NoPredictionWithoutLimitingOrWithinReach) {
   const std::vector<float> held(100000, 0.1F);  // -20 dB peaks
   const LimitingModel model(held);
   // At 0 dB of gain under a -1 dBTP ceiling nothing is limited: the model has nothing to scale.
-  EXPECT_FALSE(model.gain_for_target(0.0, 0.5, 1.0, -1.0, 24.0).has_value());
+  EXPECT_FALSE(model.gain_for_target({0.0, 0.5}, std::nullopt, 1.0, -1.0, 24.0).has_value());
   // Limited, but the target needs more gain than allowed: every extra dB is lost entirely.
-  EXPECT_FALSE(model.gain_for_target(25.0, 6.0, 30.0, -1.0, 30.0).has_value());
+  EXPECT_FALSE(model.gain_for_target({25.0, 6.0}, std::nullopt, 30.0, -1.0, 30.0).has_value());
 }
 
 }  // namespace
