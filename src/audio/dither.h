@@ -77,7 +77,8 @@ class SampleRounder {
     if (bits_ != 16) {  // no dither: each channel in its own loop, which vectorises
       for (int c = 0; c < num_channels; ++c) {
         float* x = channels[c];
-        for (std::size_t i = 0; i < num_frames; ++i) x[i] = static_cast<float>(quantize_sample(x[i], bits_, 0.0)) * step;
+        for (std::size_t i = 0; i < num_frames; ++i)
+          x[i] = static_cast<float>(quantize_sample(x[i], bits_, 0.0)) * step;
       }
       return;
     }

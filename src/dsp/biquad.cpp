@@ -89,34 +89,38 @@ void BiquadCascade::set_sections(std::span<const BiquadCoefficients> sections) n
 
 // A stereo pair runs through the cascade as one vector of two doubles per state variable: the same
 // operations in the same order as process_sample(), so the same results, at about half the cost.
-template <int kSections>
+template <std::size_t kSections>
 void BiquadCascade::process_pair(float* left, float* right, std::size_t frames) noexcept {
   typedef double Lanes __attribute__((vector_size(16)));
-  Lanes b0[kSections], b1[kSections], b2[kSections], a1[kSections], a2[kSections], z0[kSections], z1[kSections];
-  for (int s = 0; s < kSections; ++s) {
-    const auto& k = sections_[static_cast<std::size_t>(s)];
-    b0[s] = Lanes{k.b0, k.b0};
-    b1[s] = Lanes{k.b1, k.b1};
-    b2[s] = Lanes{k.b2, k.b2};
-    a1[s] = Lanes{k.a1, k.a1};
-    a2[s] = Lanes{k.a2, k.a2};
-    z0[s] = Lanes{state_[0][static_cast<std::size_t>(s)][0], state_[1][static_cast<std::size_t>(s)][0]};
-    z1[s] = Lanes{state_[0][static_cast<std::size_t>(s)][1], state_[1][static_cast<std::size_t>(s)][1]};
+  struct Section {
+    Lanes b0, b1, b2, a1, a2;  // the coefficients in both lanes
+    Lanes z0, z1;              // left state in lane 0, right in lane 1
+  };
+  std::array<Section, kSections> sections{};
+  for (std::size_t s = 0; s < kSections; ++s) {
+    const auto& k = sections_[s];
+    sections[s] = {Lanes{k.b0, k.b0},
+                   Lanes{k.b1, k.b1},
+                   Lanes{k.b2, k.b2},
+                   Lanes{k.a1, k.a1},
+                   Lanes{k.a2, k.a2},
+                   Lanes{state_[0][s][0], state_[1][s][0]},
+                   Lanes{state_[0][s][1], state_[1][s][1]}};
   }
   for (std::size_t i = 0; i < frames; ++i) {
     Lanes x = {static_cast<double>(left[i]), static_cast<double>(right[i])};
-    for (int s = 0; s < kSections; ++s) {
-      const Lanes y = b0[s] * x + z0[s];
-      z0[s] = b1[s] * x - a1[s] * y + z1[s];
-      z1[s] = b2[s] * x - a2[s] * y;
+    for (auto& section : sections) {
+      const Lanes y = section.b0 * x + section.z0;
+      section.z0 = section.b1 * x - section.a1 * y + section.z1;
+      section.z1 = section.b2 * x - section.a2 * y;
       x = y;
     }
     left[i] = static_cast<float>(x[0]);
     right[i] = static_cast<float>(x[1]);
   }
-  for (int s = 0; s < kSections; ++s) {
-    state_[0][static_cast<std::size_t>(s)] = {z0[s][0], z1[s][0]};
-    state_[1][static_cast<std::size_t>(s)] = {z0[s][1], z1[s][1]};
+  for (std::size_t s = 0; s < kSections; ++s) {
+    state_[0][s] = {sections[s].z0[0], sections[s].z1[0]};
+    state_[1][s] = {sections[s].z0[1], sections[s].z1[1]};
   }
 }
 
@@ -126,11 +130,16 @@ void BiquadCascade::process(AudioBlock block) noexcept {
     float* left = block.channel(0);
     float* right = block.channel(1);
     switch (num_sections_) {
-      case 1: return process_pair<1>(left, right, block.num_frames());
-      case 2: return process_pair<2>(left, right, block.num_frames());
-      case 3: return process_pair<3>(left, right, block.num_frames());
-      case 4: return process_pair<4>(left, right, block.num_frames());
-      default: return;
+      case 1:
+        return process_pair<1>(left, right, block.num_frames());
+      case 2:
+        return process_pair<2>(left, right, block.num_frames());
+      case 3:
+        return process_pair<3>(left, right, block.num_frames());
+      case 4:
+        return process_pair<4>(left, right, block.num_frames());
+      default:
+        return;
     }
   }
   for (int c = 0; c < channels; ++c) {

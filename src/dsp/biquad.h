@@ -68,7 +68,7 @@ class BiquadCascade {
   [[nodiscard]] double magnitude_db(double frequency_fraction) const noexcept;
 
  private:
-  template <int kSections>
+  template <std::size_t kSections>
   void process_pair(float* left, float* right, std::size_t frames) noexcept;
 
   std::array<BiquadCoefficients, kMaxSections> sections_{};

@@ -209,13 +209,13 @@ Expected<TrackAnalysis> measure(FrameSource& source, const Track& track, TrackAn
   TrackAnalyzer analyzer;
   analyzer.prepare(track.sample_rate_hz, track.channels, track.expected_duration_s,
                    {.true_peak = false, .spectrum = options.spectrum});
-  auto status = for_each_block(options.true_peak ? tapped : source, track, progress,
-                               [&](const AudioBlock& block) -> Status {
-                                 SPECTRUM_TRY(before_metering(block));
-                                 if (options.true_peak) other_channels.process(block);
-                                 analyzer.process(block);
-                                 return {};
-                               });
+  auto status =
+      for_each_block(options.true_peak ? tapped : source, track, progress, [&](const AudioBlock& block) -> Status {
+        SPECTRUM_TRY(before_metering(block));
+        if (options.true_peak) other_channels.process(block);
+        analyzer.process(block);
+        return {};
+      });
   if (!status) return std::move(status).error();
   TrackAnalysis analysis = analyzer.finish("");
   if (options.true_peak) {  // as LoudnessMeter reads it: never under the sample peak
@@ -316,10 +316,10 @@ Expected<LoopResult> solve_gain(const TrackAnalysis& pre_analysis, double target
     };
     const auto predicted =
         model != nullptr && !std::isfinite(l_hi)
-            ? model->gain_for_target(loss_at(lo, l_lo),
-                                     std::isfinite(l_prev_lo) ? std::optional(loss_at(g_prev_lo, l_prev_lo))
-                                                              : std::nullopt,
-                                     open_loop_db, ceiling_dbtp, hi)
+            ? model->gain_for_target(
+                  loss_at(lo, l_lo),
+                  std::isfinite(l_prev_lo) ? std::optional(loss_at(g_prev_lo, l_prev_lo)) : std::nullopt, open_loop_db,
+                  ceiling_dbtp, hi)
             : std::nullopt;
     aimed = predicted.has_value();
     if (predicted) {

@@ -35,8 +35,8 @@ struct MasterJob {
   Settings settings;
   std::optional<std::filesystem::path> reference;  // optional reference track
   Limits limits;
-  ProgressCallback on_progress;               // optional
-  const std::atomic<bool>* cancel = nullptr;  // optional; when it becomes true the job stops with kCancelled
+  ProgressCallback on_progress;                    // optional
+  const std::atomic<bool>* cancel = nullptr;       // optional; when it becomes true the job stops with kCancelled
   std::size_t block_frames = kDefaultBlockFrames;  // processing block size; the output does not depend on it
 };
 

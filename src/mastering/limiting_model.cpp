@@ -57,8 +57,8 @@ std::optional<double> LimitingModel::gain_for_target(Pass last, std::optional<Pa
     const double previous_static_db = static_loss_db(previous->gain_db, ceiling_dbtp);
     const double static_ratio = measured_static_db / previous_static_db;
     if (previous_static_db > 0.0 && std::abs(std::log(static_ratio)) > 1e-3) {
-      exponent = std::clamp(std::log(measured_loss_db / previous->loss_db) / std::log(static_ratio),
-                            kMinLossExponent, kMaxLossExponent);
+      exponent = std::clamp(std::log(measured_loss_db / previous->loss_db) / std::log(static_ratio), kMinLossExponent,
+                            kMaxLossExponent);
     }
   }
   // shortfall(g) = open_loop - (g - loss(g)): positive while the output is still under the target.

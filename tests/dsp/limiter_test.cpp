@@ -301,8 +301,8 @@ TEST(LimiterTest, RecordedSideChainLimitsLikeLiveDetection) {
     }
     double worst_db = 0.0;
     for (std::size_t n = 0; n < before_gain.left.size(); ++n) {
-      for (const auto& [a, b] : {std::pair{expected.left[n], io.left[n + latency]},
-                                 std::pair{expected.right[n], io.right[n + latency]}}) {
+      for (const auto& [a, b] :
+           {std::pair{expected.left[n], io.left[n + latency]}, std::pair{expected.right[n], io.right[n + latency]}}) {
         if (std::abs(a) > 1e-3F) worst_db = std::max(worst_db, std::abs(db(static_cast<double>(b / a))));
       }
     }

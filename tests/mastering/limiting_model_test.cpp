@@ -96,8 +96,8 @@ TEST(LimitingModelTest, TwoPassesFitTheExponent) {
     };
     const double open_loop_db = second_gain_db - true_loss(second_gain_db) + 0.3;
     const auto gain = model.gain_for_target({second_gain_db, true_loss(second_gain_db)},
-                                            LimitingModel::Pass{first_gain_db, true_loss(first_gain_db)},
-                                            open_loop_db, ceiling_dbtp, 40.0);
+                                            LimitingModel::Pass{first_gain_db, true_loss(first_gain_db)}, open_loop_db,
+                                            ceiling_dbtp, 40.0);
     ASSERT_TRUE(gain.has_value()) << exponent;
     EXPECT_NEAR(*gain - true_loss(*gain), open_loop_db, 1e-6) << exponent;
   }

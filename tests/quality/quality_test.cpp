@@ -471,9 +471,9 @@ TEST(Quality, LosslessOutputIsMeasuredExactlyAsDelivered) {
     ASSERT_TRUE((*encoder)->commit().ok());
   }
   const Settings s = settings_with({{"targetLoudness", -10}});  // loud enough for the limiter to work
-  for (const auto& [in, out_name] : {std::pair{pcm16_in, "delivery_16_out.wav"},
-                                     std::pair{float_in, "delivery_float_out.wav"},
-                                     std::pair{float_in, "delivery_24_out.flac"}}) {
+  for (const auto& [in, out_name] :
+       {std::pair{pcm16_in, "delivery_16_out.wav"}, std::pair{float_in, "delivery_float_out.wav"},
+        std::pair{float_in, "delivery_24_out.flac"}}) {
     SCOPED_TRACE(out_name);
     const fs::path out = temp_dir() / out_name;
     const MasterReport report = master_or_fail(in, out, s);
