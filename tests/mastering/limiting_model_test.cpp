@@ -15,6 +15,24 @@ double db(double x) {
   return 20.0 * std::log10(x);
 }
 
+constexpr double kCeilingDbtp = -1.0;
+
+// A side chain whose peaks are log-normally spread, as music's are, over `frames` frames.
+LimitingModel log_normal_model(unsigned seed, float spread, std::size_t frames) {
+  std::mt19937 rng(seed);
+  std::lognormal_distribution<float> level(-2.0F, spread);
+  std::vector<float> held(frames);
+  for (auto& v : held) v = level(rng);
+  return LimitingModel(held);
+}
+
+// The lowest gain (0.01 dB steps) at which a static limiter takes at least `loss_db`.
+double gain_with_static_loss(const LimitingModel& model, double loss_db) {
+  double gain_db = -20.0;
+  while (model.static_loss_db(gain_db, kCeilingDbtp) < loss_db) gain_db += 0.01;
+  return gain_db;
+}
+
 // With every peak at the same level, a static limiter takes exactly the overshoot off each of them.
 TEST(LimitingModelTest, ConstantPeaksLoseExactlyTheirOvershoot) {
   const std::vector<float> held(100000, 0.5F);
@@ -39,14 +57,10 @@ TEST(LimitingModelTest, MixedPeaksLoseTheEnergyOverTheCeiling) {
 }
 
 TEST(LimitingModelTest, LossNeverFallsAsTheGainRises) {
-  std::mt19937 rng(4);
-  std::lognormal_distribution<float> level(-2.0F, 0.7F);
-  std::vector<float> held(200000);
-  for (auto& v : held) v = level(rng);
-  const LimitingModel model(held);
+  const LimitingModel model = log_normal_model(4, 0.7F, 200000);
   double previous = 0.0;
   for (double gain_db = -10.0; gain_db <= 30.0; gain_db += 0.01) {
-    const double loss = model.static_loss_db(gain_db, -1.0);
+    const double loss = model.static_loss_db(gain_db, kCeilingDbtp);
     EXPECT_GE(loss, previous - 1e-12) << gain_db;
     previous = loss;
   }
@@ -55,24 +69,18 @@ TEST(LimitingModelTest, LossNeverFallsAsTheGainRises) {
 
 // The prediction solves gain - loss(gain) = open loop, with loss scaled from the one measured point.
 TEST(LimitingModelTest, PredictionSolvesTheLoopEquation) {
-  std::mt19937 rng(9);
-  std::lognormal_distribution<float> level(-2.0F, 0.6F);
-  std::vector<float> held(300000);
-  for (auto& v : held) v = level(rng);
-  const LimitingModel model(held);
-  const double ceiling_dbtp = -1.0;
+  const LimitingModel model = log_normal_model(9, 0.6F, 300000);
   // A first pass where a static limiter would take 0.3 dB, as on moderately limited music.
-  double measured_gain_db = -20.0;
-  while (model.static_loss_db(measured_gain_db, ceiling_dbtp) < 0.3) measured_gain_db += 0.01;
-  const double measured_static_db = model.static_loss_db(measured_gain_db, ceiling_dbtp);
+  const double measured_gain_db = gain_with_static_loss(model, 0.3);
+  const double measured_static_db = model.static_loss_db(measured_gain_db, kCeilingDbtp);
   for (const double factor : {1.5, 3.0}) {
     const double measured_loss_db = factor * measured_static_db;
     const double open_loop_db = measured_gain_db - measured_loss_db + 0.8;  // 0.8 dB short of the target
     const auto gain =
-        model.gain_for_target({measured_gain_db, measured_loss_db}, std::nullopt, open_loop_db, ceiling_dbtp, 40.0);
+        model.gain_for_target({measured_gain_db, measured_loss_db}, std::nullopt, open_loop_db, kCeilingDbtp, 40.0);
     ASSERT_TRUE(gain.has_value()) << factor;
     EXPECT_GT(*gain, measured_gain_db + 0.8);  // limiting takes some of every added dB
-    const double loss = measured_loss_db * std::pow(model.static_loss_db(*gain, ceiling_dbtp) / measured_static_db,
+    const double loss = measured_loss_db * std::pow(model.static_loss_db(*gain, kCeilingDbtp) / measured_static_db,
                                                     LimitingModel::kLossExponent);
     EXPECT_NEAR(*gain - loss, open_loop_db, 1e-6) << factor;
   }
@@ -81,23 +89,17 @@ TEST(LimitingModelTest, PredictionSolvesTheLoopEquation) {
 // With two passes measured, the exponent is fitted to them: when the real loss follows the model's law with
 // another exponent, the prediction lands exactly where that law says.
 TEST(LimitingModelTest, TwoPassesFitTheExponent) {
-  std::mt19937 rng(11);
-  std::lognormal_distribution<float> level(-2.0F, 0.5F);
-  std::vector<float> held(300000);
-  for (auto& v : held) v = level(rng);
-  const LimitingModel model(held);
-  const double ceiling_dbtp = -1.0;
-  double first_gain_db = -20.0;
-  while (model.static_loss_db(first_gain_db, ceiling_dbtp) < 0.2) first_gain_db += 0.01;
+  const LimitingModel model = log_normal_model(11, 0.5F, 300000);
+  const double first_gain_db = gain_with_static_loss(model, 0.2);
   const double second_gain_db = first_gain_db + 1.5;
   for (const double exponent : {0.7, 1.3}) {
     const auto true_loss = [&](double gain_db) {
-      return 1.2 * std::pow(model.static_loss_db(gain_db, ceiling_dbtp), exponent);
+      return 1.2 * std::pow(model.static_loss_db(gain_db, kCeilingDbtp), exponent);
     };
     const double open_loop_db = second_gain_db - true_loss(second_gain_db) + 0.3;
     const auto gain = model.gain_for_target({second_gain_db, true_loss(second_gain_db)},
                                             LimitingModel::Pass{first_gain_db, true_loss(first_gain_db)}, open_loop_db,
-                                            ceiling_dbtp, 40.0);
+                                            kCeilingDbtp, 40.0);
     ASSERT_TRUE(gain.has_value()) << exponent;
     EXPECT_NEAR(*gain - true_loss(*gain), open_loop_db, 1e-6) << exponent;
   }
