@@ -436,14 +436,13 @@ Status Encoder::write(const AudioBlock& block) {
 }
 
 Status Encoder::Impl::write(const AudioBlock& block) {
-  Impl& e = *this;
-  if (e.failed || e.committed) {
-    return make_error(ErrorCode::kInternal, "Encoder::write after " + std::string(e.failed ? "an error" : "commit"));
+  if (failed || committed) {
+    return make_error(ErrorCode::kInternal, "Encoder::write after " + std::string(failed ? "an error" : "commit"));
   }
-  if (block.num_channels() != e.options.channels) {
-    return e.fail(
+  if (block.num_channels() != options.channels) {
+    return fail(
         make_error(ErrorCode::kInvalidArgument, "Encoder::write: block has " + std::to_string(block.num_channels()) +
-                                                    " channels, the output " + std::to_string(e.options.channels)));
+                                                    " channels, the output " + std::to_string(options.channels)));
   }
   std::array<float*, kMaxChannels> planes{};
   for (int c = 0; c < block.num_channels(); ++c) {
@@ -454,9 +453,9 @@ Status Encoder::Impl::write(const AudioBlock& block) {
     planes[static_cast<std::size_t>(c)] = copy.data();
   }
   rounder.process(planes.data(), block.num_channels(), block.num_frames());
-  Status status = e.resampler ? e.resample_and_append(planes.data(), block.num_frames())
-                              : e.append(planes.data(), block.num_frames());
-  if (!status) return e.fail(std::move(status).error());
+  Status status =
+      resampler ? resample_and_append(planes.data(), block.num_frames()) : append(planes.data(), block.num_frames());
+  if (!status) return fail(std::move(status).error());
   return {};
 }
 

@@ -266,7 +266,8 @@ using LoudnessAt = std::function<Expected<double>(double gain_db, bool likely_fi
 constexpr double kLikelyFinalLu = 0.5;
 
 // `known_low_db`: a gain already known to land at or under the target (a previous solution for a higher
-// ceiling), where the search starts instead of the open-loop gain. `model` (optional) aims the second pass.
+// ceiling), where the search starts instead of the open-loop gain. `model` (optional) aims the passes taken
+// below the target.
 Expected<LoopResult> solve_gain(const TrackAnalysis& pre_analysis, double target_lufs, double ceiling_dbtp,
                                 const LoudnessAt& loudness_at, std::optional<double> known_low_db,
                                 const LimitingModel* model) {
@@ -442,8 +443,9 @@ Expected<MasterReport> master_file(const MasterJob& job) {
   ProcessedSource streamed_pre(*track.decoded, chain);
   progress.stage("process", 0.25, 0.45, input->frames);
   Expected<TrackAnalysis> pre_analysis = make_error(ErrorCode::kInternal, "not measured");
+  double ceiling = job.settings.true_peak_ceiling_dbtp - ceiling_margin_db(*format);  // the limiter's
   OutputStage stage;
-  stage.prepare(spec, job.settings.true_peak_ceiling_dbtp - ceiling_margin_db(*format));
+  stage.prepare(spec, ceiling);
   // The limiter's side chain over the pre-limiter signal, when in memory; every value is written, so the
   // 4 bytes per frame are not zeroed first.
   std::unique_ptr<float[]> side_chain_values;
@@ -492,7 +494,6 @@ Expected<MasterReport> master_file(const MasterJob& job) {
   // Passes 3 and 4: closed loop, then write and verify the delivered file.
   audio::EncoderOptions enc_options = encoder_options(*format, info, job.settings);
   enc_options.input_rounded = !lossy;  // RoundingStage rounds lossless output
-  double ceiling = job.settings.true_peak_ceiling_dbtp - ceiling_margin_db(*format);
   ProcessedSource limited(pre, stage);
   RoundingStage rounding;  // lossless output: rounded beside the limiter, so its measurement is the file's
   rounding.prepare(audio::stored_bits(enc_options), enc_options.dither_seed);
