@@ -90,9 +90,7 @@ class SampleRounder {
     }
   }
   void process(const AudioBlock& block) noexcept {
-    float* channels[kMaxChannels] = {};
-    for (int c = 0; c < block.num_channels(); ++c) channels[c] = block.channel(c);
-    process(channels, block.num_channels(), block.num_frames());
+    process(block.channels(), block.num_channels(), block.num_frames());
   }
 
  private:

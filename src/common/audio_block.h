@@ -24,6 +24,8 @@ class AudioBlock {
   [[nodiscard]] int num_channels() const noexcept { return num_channels_; }
   [[nodiscard]] std::size_t num_frames() const noexcept { return num_frames_; }
   [[nodiscard]] float* channel(int c) const noexcept { return channels_[static_cast<std::size_t>(c)]; }
+  // The channel pointers as an array, for processors that take planar pointers.
+  [[nodiscard]] float* const* channels() const noexcept { return channels_.data(); }
 
   // Frames [offset, offset + count) of this block.
   [[nodiscard]] AudioBlock sub_block(std::size_t offset, std::size_t count) const noexcept {

@@ -63,7 +63,6 @@ class LimiterSideChain {
   void reset() noexcept;
   // `held_out` receives block.num_frames() values; it may not alias the block.
   void process(const AudioBlock& block, float* held_out) noexcept;
-  [[nodiscard]] std::size_t hold_frames() const noexcept { return hold_frames_; }
 
  private:
   void process_chunk(const AudioBlock& block, std::size_t offset, std::size_t n, float* held_out) noexcept;

@@ -81,9 +81,7 @@ void LoudnessMeter::reset() {
 }
 
 void LoudnessMeter::process(const AudioBlock& block) noexcept {
-  std::array<const float*, kMaxChannels> pointers{};
-  for (int c = 0; c < block.num_channels(); ++c) pointers[static_cast<std::size_t>(c)] = block.channel(c);
-  process(pointers.data(), block.num_channels(), block.num_frames());
+  process(block.channels(), block.num_channels(), block.num_frames());
 }
 
 void LoudnessMeter::process(const float* const* channels, int num_channels, std::size_t num_frames) noexcept {

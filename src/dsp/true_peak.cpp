@@ -242,9 +242,7 @@ void TruePeakMeter::process(const float* const* channels, int num_channels, std:
 }
 
 void TruePeakMeter::process(const AudioBlock& block) noexcept {
-  std::array<const float*, kMaxChannels> pointers{};
-  for (int c = 0; c < block.num_channels(); ++c) pointers[static_cast<std::size_t>(c)] = block.channel(c);
-  process(pointers.data(), block.num_channels(), block.num_frames());
+  process(block.channels(), block.num_channels(), block.num_frames());
 }
 
 }  // namespace spectrum::dsp

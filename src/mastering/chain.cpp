@@ -198,10 +198,8 @@ void TruePeakTap::prepare(const ProcessSpec& spec, int first_channel, int num_ch
 }
 
 void TruePeakTap::process(const AudioBlock& block) noexcept {
-  std::array<const float*, kMaxChannels> channels{};
   const int count = std::min(num_channels_, block.num_channels() - first_channel_);
-  for (int c = 0; c < count; ++c) channels[static_cast<std::size_t>(c)] = block.channel(first_channel_ + c);
-  meter_.process(channels.data(), count, block.num_frames());
+  meter_.process(block.channels() + first_channel_, count, block.num_frames());
 }
 
 }  // namespace spectrum::mastering

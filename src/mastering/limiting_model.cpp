@@ -53,10 +53,10 @@ std::optional<double> LimitingModel::gain_for_target(Pass last, std::optional<Pa
   const double measured_static_db = static_loss_db(measured_gain_db, ceiling_dbtp);
   if (measured_static_db <= 0.0 || measured_loss_db <= 0.0) return std::nullopt;
   double exponent = kLossExponent;
-  if (previous && previous->loss_db > 0.0) {
-    const double previous_static_db = static_loss_db(previous->gain_db, ceiling_dbtp);
+  const double previous_static_db = previous ? static_loss_db(previous->gain_db, ceiling_dbtp) : 0.0;
+  if (previous && previous->loss_db > 0.0 && previous_static_db > 0.0) {
     const double static_ratio = measured_static_db / previous_static_db;
-    if (previous_static_db > 0.0 && std::abs(std::log(static_ratio)) > 1e-3) {
+    if (std::abs(std::log(static_ratio)) > 1e-3) {
       exponent = std::clamp(std::log(measured_loss_db / previous->loss_db) / std::log(static_ratio), kMinLossExponent,
                             kMaxLossExponent);
     }
