@@ -102,9 +102,12 @@ void Limiter::set_parameters(const LimiterParameters& parameters) noexcept {
   parameters_ = parameters;
   ceiling_ = static_cast<float>(std::pow(10.0, parameters_.ceiling_dbtp / 20.0));
   ceiling_target_ = static_cast<float>(std::pow(10.0, (parameters_.ceiling_dbtp - kCeilingMarginDb) / 20.0));
-  const double release_frames = std::max(parameters_.release_ms, 1.0) * 1e-3 * sample_rate_hz_;
-  release_coefficient_ = 1.0 - std::exp(-1.0 / release_frames);
-  release_keep_ = 1.0 - release_coefficient_;
+  const auto per_frame = [this](double time_ms) {
+    return 1.0 - std::exp(-1.0 / (std::max(time_ms, 1.0) * 1e-3 * sample_rate_hz_));
+  };
+  fast_release_coefficient_ = per_frame(parameters_.release_fast_ms);
+  slow_release_coefficient_ = per_frame(parameters_.release_slow_ms);
+  sustain_coefficient_ = per_frame(parameters_.sustain_ms);
 }
 
 void Limiter::reset() noexcept {
@@ -112,6 +115,7 @@ void Limiter::reset() noexcept {
   for (auto& line : delayed_) std::fill(line.begin(), line.end(), 0.0F);
   std::fill(fixed_.begin(), fixed_.end(), static_cast<std::int64_t>(kGainOne));
   released_ = 1.0;
+  sustained_ = 1.0;
   average_sum_ = average_full_;
   min_gain_ = 1.0;
   gain_product_ = 1.0;
@@ -137,7 +141,7 @@ void Limiter::compute_gains(const float* held, float scale, std::size_t n) noexc
 
   // Nothing over the ceiling while the gain rests at exactly 1: the recursion below would give 1 for
   // every frame (the release settles to exactly 1, the running sum stays full), so skip it.
-  if (released_ == 1.0 && average_sum_ == average_full_ && scale * max_abs(held, n) <= target) {
+  if (released_ == 1.0 && sustained_ == 1.0 && average_sum_ == average_full_ && scale * max_abs(held, n) <= target) {
     std::fill_n(gains_.begin(), n, 1.0);
     std::fill_n(fixed, n, static_cast<std::int64_t>(kGainOne));
     if (!statistics_) return;
@@ -159,19 +163,25 @@ void Limiter::compute_gains(const float* held, float scale, std::size_t n) noexc
 
   // Release and moving average: the only recursions, one pass.
   double released = released_;
+  double sustained = sustained_;
   std::int64_t sum = average_sum_;
-  const double keep = release_keep_;
-  const double rise = release_coefficient_;
+  const double fast = fast_release_coefficient_;
+  const double slow = slow_release_coefficient_;
+  const double sustain = sustain_coefficient_;
   for (std::size_t i = 0; i < n; ++i) {
     const auto limit = static_cast<double>(required[i]);
-    released = std::min(keep * released + rise * limit, limit);
-    if (released > 1.0 - 1e-9) released = limit;                        // settle exactly, not asymptotically
-    const auto value = static_cast<std::int64_t>(released * kGainOne);  // truncation: on the safe side
+    released = std::min(released + fast * (limit - released), limit);
+    sustained += (limit - sustained) * (limit < sustained ? sustain : slow);
+    if (released > 1.0 - 1e-9) released = limit;  // settle exactly, not asymptotically
+    if (sustained > 1.0 - 1e-9) sustained = 1.0;
+    const double gain = std::min(released, sustained);
+    const auto value = static_cast<std::int64_t>(gain * kGainOne);  // truncation: on the safe side
     sum += value - fixed[static_cast<std::ptrdiff_t>(i) - static_cast<std::ptrdiff_t>(lookahead)];
     fixed[i] = value;
     gains_[i] = sum == average_full_ ? 1.0 : static_cast<double>(sum) * average_scale_;
   }
   released_ = released;
+  sustained_ = sustained;
   average_sum_ = sum;
   if (!statistics_) return;
 

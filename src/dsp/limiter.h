@@ -15,7 +15,12 @@ struct LimiterParameters {
   // one up to 0.45 fs), stays at or under it; measured ideal (16x FFT) peaks of band-limited loud material
   // land 0.002-0.02 dB under it (tests/dsp/limiter_test.cpp). Sample peaks never exceed it.
   double ceiling_dbtp = -1.0;
-  double release_ms = 100.0;  // time constant of the exponential recovery
+  // Program-dependent release: after an isolated peak the gain recovers with release_fast_ms; under sustained
+  // limiting a slow envelope charges (sustain_ms) and holds the recovery to release_slow_ms, so bass and
+  // held chords are not modulated at the fast rate (distortion) nor pumped.
+  double release_fast_ms = 40.0;
+  double release_slow_ms = 400.0;
+  double sustain_ms = 150.0;
 };
 
 // Per frame:
@@ -24,8 +29,13 @@ struct LimiterParameters {
 //             G = kGuardFrames = 8). Peak and held are the side chain (LimiterSideChain).
 //   required  g = min(1, ceiling / held), which is the minimum over the same window of the per-frame
 //             ceiling / peak (the division is monotone, so taking the maximum first is exact).
-//   release   instant fall, exponential rise with release_ms (in linear gain: r = min(required, k r + c required),
-//             c = 1 - k); it never rises above the required value.
+//   release   program-dependent, in linear gain, two envelopes and the smaller wins:
+//               fast  instant fall, exponential rise with release_fast_ms: f = min(required, k f + c required);
+//               slow  falls towards required with sustain_ms (only sustained limiting moves it far), rises
+//                     with release_slow_ms;
+//             released = min(fast, slow), so it never rises above the required value. An isolated peak barely
+//             charges the slow envelope and recovers at the fast rate; after sustained limiting the slow
+//             envelope sets a slow recovery.
 //   smooth    moving average over W frames (exact integer running sum, no drift): the gain glides
 //             down over the lookahead instead of stepping.
 //   output    audio delayed by W - 1 + G + the detector's 19 frames (latency_frames()), times the
@@ -125,9 +135,11 @@ class Limiter {
   int num_channels_ = 2;
   int lookahead_frames_ = 0;
   float ceiling_ = 1.0F;              // linear, for the clamp
-  float ceiling_target_ = 1.0F;       // linear, what the gain aims at
-  double release_keep_ = 0.0;         // k
-  double release_coefficient_ = 0.0;  // c = 1 - k
+  float ceiling_target_ = 1.0F;  // linear, what the gain aims at
+  // One-pole coefficients per frame, c = 1 - exp(-1 / frames).
+  double fast_release_coefficient_ = 0.0;
+  double slow_release_coefficient_ = 0.0;
+  double sustain_coefficient_ = 0.0;
 
   LimiterSideChain side_chain_;
   std::vector<float> held_;      // the side chain's output for one chunk (live detection)
@@ -137,7 +149,8 @@ class Limiter {
   // Released gains in 2^30 fixed point: the last W, then the chunk's.
   std::vector<std::int64_t> fixed_;
   std::vector<double> gains_;  // one chunk
-  double released_ = 1.0;
+  double released_ = 1.0;  // the fast envelope
+  double sustained_ = 1.0;  // the slow envelope
   std::int64_t average_sum_ = 0;
   std::int64_t average_full_ = 0;  // W * 2^30
   double average_scale_ = 0.0;     // 1 / (W * 2^30)
