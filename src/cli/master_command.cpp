@@ -30,6 +30,7 @@ struct MasterOptions {
   std::optional<double> stereo_width;
   std::optional<double> tonal_match;
   std::optional<double> true_peak_ceiling;
+  std::optional<double> loudness_range;
   std::optional<std::string> reference;
   std::optional<std::string> format;
   std::optional<double> bitrate;
@@ -47,6 +48,7 @@ json settings_json(const MasterOptions& o) {
   if (o.stereo_width) j["stereoWidth"] = *o.stereo_width;
   if (o.tonal_match) j["tonalMatch"] = *o.tonal_match;
   if (o.true_peak_ceiling) j["truePeakCeiling"] = *o.true_peak_ceiling;
+  if (o.loudness_range) j["loudnessRange"] = *o.loudness_range;
   if (o.format) j["outputFormat"] = *o.format;
   if (o.bitrate) j["bitrate"] = *o.bitrate;
   return j;
@@ -166,6 +168,8 @@ void register_master_commands(CLI::App& app, int& exit_code) {
   master->add_option("--tonal-match", opts->tonal_match,
                      "Adaptive tonal matching amount, percent (0..100; default 50)");
   master->add_option("--true-peak-ceiling", opts->true_peak_ceiling, "Limiter ceiling, dBTP (-9..0; default -1)");
+  master->add_option("--loudness-range", opts->loudness_range,
+                     "Level a wider input towards this loudness range, LU (1..30; default: keep the input's)");
   master->add_option("--reference", opts->reference,
                      "Reference track: its tonal balance and loudness become the targets");
   master->add_option("--format", opts->format, "Output format: wav, aiff, flac, mp3, aac (m4a), ogg, opus");

@@ -69,10 +69,10 @@ double Compressor::mean_gain_reduction_db() const noexcept {
   return frames_processed_ == 0 ? 0.0 : reduction_sum_db_ / static_cast<double>(frames_processed_);
 }
 
-void Compressor::update_control() noexcept {
+void Compressor::update_control(std::uint64_t frame) noexcept {
   const double level_db = kLoudnessOffsetDb + kDbPerLog2Power * std::log2(mean_square_ + kSilenceMeanSquare);
-  const double target_db =
-      static_gain_reduction_db(level_db, parameters_.threshold_db, parameters_.ratio, parameters_.knee_db);
+  const double threshold_db = parameters_.threshold_db + threshold_track_.at(frame);
+  const double target_db = static_gain_reduction_db(level_db, threshold_db, parameters_.ratio, parameters_.knee_db);
   fast_reduction_db_ += (target_db - fast_reduction_db_) *
                         (target_db > fast_reduction_db_ ? attack_coefficient_ : release_fast_coefficient_);
   slow_reduction_db_ += (target_db - slow_reduction_db_) *
@@ -124,7 +124,7 @@ void Compressor::process_frames(AudioBlock block) noexcept {
       detect(i);
       mean_square_ = mean_square;
       gain_ = gain;
-      update_control();
+      update_control(frames_processed_ + i);
       apply(i);
       reduction_sum_db_ += reduction_db_;
       frames_to_control_ = kControlInterval;

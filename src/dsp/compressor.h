@@ -5,6 +5,7 @@
 
 #include "common/audio_block.h"
 #include "dsp/k_weighting.h"
+#include "dsp/value_track.h"
 
 namespace spectrum::dsp {
 
@@ -38,6 +39,10 @@ struct CompressorParameters {
 //             3-minute stereo 44.1 kHz file on the dev machine. All state (including the position
 //             within the control interval) is kept across calls, so any block size gives the same
 //             output.
+//   threshold optionally follows a track of offsets (set_threshold_track), read at each control tick and
+//             interpolated linearly: the engine makes the threshold follow the music's own slowly varying
+//             level, so the compressor works on transients and phrases (micro-dynamics) and leaves most of
+//             the difference between verse and chorus (macro-dynamics) alone.
 // The same gain is applied to every channel.
 class Compressor {
  public:
@@ -50,6 +55,9 @@ class Compressor {
   // Takes effect at the next frame; the state is kept.
   void set_parameters(const CompressorParameters& parameters) noexcept;
   [[nodiscard]] const CompressorParameters& parameters() const noexcept { return parameters_; }
+  // Adds a track of offsets (frames counted since reset()) to the threshold; empty: a fixed threshold. Its
+  // values must outlive the compressor's use of them.
+  void set_threshold_track(const ValueTrack& offsets_db) noexcept { threshold_track_ = offsets_db; }
 
   void process(AudioBlock block) noexcept;
 
@@ -64,7 +72,8 @@ class Compressor {
  private:
   template <int kChannels>
   void process_frames(AudioBlock block) noexcept;
-  void update_control() noexcept;
+  void update_control(std::uint64_t frame) noexcept;
+
 
   CompressorParameters parameters_;
   double sample_rate_hz_ = 48000.0;
@@ -88,6 +97,8 @@ class Compressor {
   double fast_reduction_db_ = 0.0;
   double slow_reduction_db_ = 0.0;
   double reduction_db_ = 0.0;
+
+  ValueTrack threshold_track_;
 
   // Statistics.
   double max_reduction_db_ = 0.0;

@@ -73,14 +73,38 @@ ChainDesign design_chain(const Settings& settings, const TrackAnalysis& input, c
   d.target_db = mean_aligned(d.band_centres_hz, target, input.loud_band_levels_db);
   d.eq_enabled = d.profile != EqProfile::kNeutral || !d.correction_curve.is_flat();
 
-  d.compression_ratio = settings.compression_ratio;
-  d.compressor_threshold_db = input.loud_level_lufs +
-                              eq_loudness_change_db(d.band_centres_hz, input.loud_band_levels_db, d) -
-                              kThresholdBelowLoudDb;
   d.stereo_width_percent = settings.stereo_width_percent;
   constexpr double kMaxCutoffFraction = 0.45;
   if (band_limit && kLossyBandLimitHz < kMaxCutoffFraction * input.measurement.sample_rate_hz)
     d.lowpass_hz = kLossyBandLimitHz;
+
+  d.compression_ratio = settings.compression_ratio;
+  const double loud = input.loud_level_lufs;
+  const double crest_db = input.measurement.true_peak_dbtp - loud;
+  const double glue_db = std::clamp(kGluePerCrestDb * (crest_db - kDenseCrestDb), 0.0, kMaxGlueDb);
+  // At the default ratio the strongest accents, about crest - kDetectorUnderPeakDb over the loud level, are
+  // reduced by glue_db: threshold = accent level - glue / (1 - 1 / ratio).
+  const double over_level_db =
+      std::max(crest_db - kDetectorUnderPeakDb - glue_db / (1.0 - 1.0 / kDefaultCompressionRatio), 0.0);
+  // A higher ratio asks for more than glue: the threshold comes down towards the music's level and follows
+  // less of its swing, so the range falls with the ratio; a lower one approaches the bypass.
+  const double heavier = (std::max(d.compression_ratio, 1.0 + 1e-6) - 1.0) / (kDefaultCompressionRatio - 1.0);
+  const double follow = std::max(1.0 - (1.0 - kMacroFollow) * heavier, kMinMacroFollow);
+  d.compressor_threshold_db = loud + eq_loudness_change_db(d.band_centres_hz, input.loud_band_levels_db, d) +
+                              over_level_db / heavier;
+  if (!std::isfinite(loud)) return d;
+  // Leveling towards a loudness range: each passage's distance from the loud sections shrinks by the ratio of
+  // the ranges, so the loud sections keep their level (and their peaks) and quieter ones are brought up.
+  const double input_range = input.measurement.loudness_range_lu;
+  const double range_ratio = settings.loudness_range_lu && input_range > *settings.loudness_range_lu
+                                 ? input_range / *settings.loudness_range_lu
+                                 : 1.0;
+  for (double level : input.short_term_lufs) {
+    const double followed = std::isfinite(level) ? std::max(level, loud - kMaxFollowDepthDb) : loud - kMaxFollowDepthDb;
+    const double leveling_db = (1.0 / range_ratio - 1.0) * (followed - loud);
+    if (range_ratio > 1.0) d.leveling_gains_db.push_back(static_cast<float>(leveling_db));
+    d.threshold_offsets_db.push_back(static_cast<float>(follow * (followed + leveling_db - loud)));
+  }
   return d;
 }
 
@@ -104,6 +128,15 @@ void PreLimiterChain::prepare(const ProcessSpec& spec, const ChainDesign& design
   params.ratio = design.compression_ratio;
   params.threshold_db = std::isfinite(design.compressor_threshold_db) ? design.compressor_threshold_db : 0.0;
   compressor_.set_parameters(params);
+  // Both tracks are read on the signal after the EQ, which delays it by the EQ's latency.
+  const double frames_per_value = spec.sample_rate_hz * kShortTermStepS;
+  const double first_value_frame = kShortTermCentreS * spec.sample_rate_hz + latency_frames();
+  threshold_track_ = design.threshold_offsets_db;
+  compressor_.set_threshold_track(dsp::ValueTrack(threshold_track_, frames_per_value, first_value_frame));
+  leveling_track_ = design.leveling_gains_db;
+  leveler_.prepare(spec);
+  leveler_.set_gain_track(dsp::ValueTrack(leveling_track_, frames_per_value, first_value_frame));
+  leveler_.reset();
   width_enabled_ = spec.num_channels == 2 && design.stereo_width_percent != 100.0;
   width_.prepare(spec);
   width_.set_width_percent(design.stereo_width_percent);
@@ -113,6 +146,7 @@ void PreLimiterChain::reset() noexcept {
   highpass_.reset();
   lowpass_.reset();
   eq_.reset();
+  leveler_.reset();
   compressor_.reset();
   width_.reset();
 }
@@ -121,6 +155,7 @@ void PreLimiterChain::process(const AudioBlock& block) noexcept {
   highpass_.process(block);
   if (lowpass_enabled_) lowpass_.process(block);
   if (eq_enabled_) eq_.process(block);
+  leveler_.process(block);  // a no-op without a track
   if (compressor_enabled_) compressor_.process(block);
   if (width_enabled_) width_.process(block);
 }

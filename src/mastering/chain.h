@@ -1,5 +1,6 @@
 // The mastering chain, designed from a track's analysis and the settings:
-//   subsonic high-pass -> tonal EQ (profile + adaptive correction) -> compressor -> stereo width   (pre-limiter)
+//   subsonic high-pass -> tonal EQ (profile + adaptive correction) -> leveler (optional) -> compressor
+//   -> stereo width                                                                                 (pre-limiter)
 //   gain -> true-peak limiter                                                                       (output stage)
 // The split lets the closed loudness loop re-run only the output stage.
 #pragma once
@@ -10,6 +11,7 @@
 #include "audio/dither.h"
 #include "dsp/biquad.h"
 #include "dsp/compressor.h"
+#include "dsp/gain_rider.h"
 #include "dsp/limiter.h"
 #include "dsp/linear_phase_eq.h"
 #include "dsp/stereo_width.h"
@@ -22,9 +24,26 @@
 namespace spectrum::mastering {
 
 inline constexpr double kSubsonicCutoffHz = 20.0;
-// The compressor's threshold sits this far below the track's loud-section short-term loudness, so a ratio acts
-// alike on quiet and hot inputs: the loudest passages are reduced by about (this) x (1 - 1/ratio) dB.
-inline constexpr double kThresholdBelowLoudDb = 6.0;
+// The compressor (docs/mastering-chain.md, "Dynamics"). Its threshold follows the music's own level: the
+// short-term loudness (3 s, centred) with kMacroFollow of its swing around the loud sections, so verse and
+// chorus keep most of their difference and the compressor works on what rises above the phrase: transients
+// and accents. How far above that level it starts depends on the track's crest (true peak over the loud
+// sections): a dense master (crest <= kDenseCrestDb) gets next to nothing, a raw dynamic mix gets glue, up
+// to kMaxGlueDb of reduction on its strongest accents at the default ratio. Higher ratios lower the threshold
+// towards the music's level and follow less of its swing (down to kMinMacroFollow), so they compress more.
+// Short-term loudness values come every kShortTermStepS; value k covers [k step, k step + 3 s].
+inline constexpr double kShortTermStepS = 0.1;
+inline constexpr double kShortTermCentreS = 1.5;
+inline constexpr double kMacroFollow = 0.85;     // at the default ratio
+inline constexpr double kMinMacroFollow = 0.4;   // at the highest ratios
+inline constexpr double kDenseCrestDb = 9.0;
+inline constexpr double kGluePerCrestDb = 0.35;  // dB of glue per dB of crest over kDenseCrestDb
+inline constexpr double kMaxGlueDb = 4.0;
+// The detector (2 ms mean square) reads accents about this far under their sample peaks.
+inline constexpr double kDetectorUnderPeakDb = 3.0;
+// Quiet passages follow the level no further down than this under the loud sections (fades and silence
+// would otherwise pull the threshold into the noise).
+inline constexpr double kMaxFollowDepthDb = 20.0;
 // Lossy encoders discard the top of the spectrum; content they remove after our limiter reappears as true-peak
 // overshoot in the decoded file (measured: +2.0 dB for AAC 256k, +0.9 dB for MP3 320k on bright material).
 // For lossy outputs the chain band-limits first, so the limiter sees what the listener will hear.
@@ -39,7 +58,10 @@ struct ChainDesign {
   BandCurve correction_curve;
   bool eq_enabled = false;  // false when profile and correction are both flat: the EQ is bypassed
   double compression_ratio = 1.0;
-  double compressor_threshold_db = 0.0;
+  double compressor_threshold_db = 0.0;          // at the loud sections' level
+  // Control tracks, one value per short-term step (kShortTermStepS) from kShortTermCentreS on.
+  std::vector<float> threshold_offsets_db;  // added to the compressor's threshold
+  std::vector<float> leveling_gains_db;     // the leveler's gain; empty unless loudnessRange asks to level
   double stereo_width_percent = 100.0;
   double lowpass_hz = 0.0;  // 0: no band limit
 
@@ -64,8 +86,11 @@ class PreLimiterChain final : public BlockProcessor {
   dsp::ButterworthHighPass highpass_;
   dsp::BiquadCascade lowpass_;
   dsp::LinearPhaseEq eq_;
+  dsp::GainRider leveler_;
   dsp::Compressor compressor_;
   dsp::StereoWidth width_;
+  std::vector<float> threshold_track_;  // the compressor reads it
+  std::vector<float> leveling_track_;   // the leveler reads it
   bool eq_enabled_ = false;
   bool lowpass_enabled_ = false;
   bool compressor_enabled_ = false;

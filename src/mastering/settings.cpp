@@ -160,6 +160,10 @@ Expected<Settings> parse_settings(const json& settings) {
   if (!ceiling) return std::move(ceiling).error();
   s.true_peak_ceiling_dbtp = ceiling->value_or(kDefaultTruePeakCeilingDbtp);
 
+  auto range = read_number(obj, "loudnessRange", kLoudnessRangeLuRange);
+  if (!range) return std::move(range).error();
+  s.loudness_range_lu = *range;
+
   auto profile = read_string(obj, "eqProfile");
   if (!profile) return std::move(profile).error();
   if (*profile) {
@@ -205,6 +209,7 @@ json to_json(const Settings& s) {
       {"truePeakCeiling", s.true_peak_ceiling_dbtp},
   };
   j["targetLoudness"] = s.target_loudness_lufs ? json(*s.target_loudness_lufs) : json(nullptr);
+  if (s.loudness_range_lu) j["loudnessRange"] = *s.loudness_range_lu;
   if (s.reference_file_name) j["referenceFileName"] = *s.reference_file_name;
   if (s.output_format) j["outputFormat"] = std::string(to_string(*s.output_format));
   if (s.bitrate_kbps) j["bitrate"] = *s.bitrate_kbps;

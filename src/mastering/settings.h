@@ -36,6 +36,7 @@ inline constexpr Range kStereoWidthRange{0.0, 200.0};
 inline constexpr Range kTonalMatchRange{0.0, 100.0};
 inline constexpr Range kTruePeakCeilingRange{-9.0, 0.0};
 inline constexpr Range kBitrateKbpsRange{32.0, 512.0};
+inline constexpr Range kLoudnessRangeLuRange{1.0, 30.0};
 
 inline constexpr double kDefaultTargetLoudnessLufs = -14.0;
 inline constexpr double kDefaultCompressionRatio = 4.0;
@@ -51,6 +52,9 @@ struct Settings {
   double stereo_width_percent = kDefaultStereoWidthPercent;
   double tonal_match_percent = kDefaultTonalMatchPercent;
   double true_peak_ceiling_dbtp = kDefaultTruePeakCeilingDbtp;
+  // Leveling: the loudness range (EBU Tech 3342, LU) to bring a wider input towards, by slow macro gain
+  // riding. Unset: the input's range is kept. A narrower input is left as it is (no expansion).
+  std::optional<double> loudness_range_lu;
   // Storage object name of a reference track (API only; the CLI passes a path to the engine instead).
   std::optional<std::string> reference_file_name;
   std::optional<OutputFormat> output_format;

@@ -237,3 +237,44 @@ TEST(CompressorTest, BlockSizesGiveIdenticalOutput) {
 
 }  // namespace
 }  // namespace spectrum::dsp
+
+namespace spectrum::dsp {
+namespace {
+
+// The threshold track moves the threshold with the music's level: a loud second half that a fixed threshold
+// compresses by (over) x (1 - 1/ratio) passes untouched when the track raises the threshold with it, and
+// the interpolation between values lands mid-way halfway between two of them.
+TEST(CompressorTest, ThresholdTrackFollowsTheLevel) {
+  const std::size_t half = static_cast<std::size_t>(2.0 * kRate);
+  Stereo quiet = sine(half, 0.03);  // -30.5 dB
+  Stereo loud = sine(half, 0.3);    // -10.5 dB
+  Stereo in{quiet.left, quiet.right};
+  in.left.insert(in.left.end(), loud.left.begin(), loud.left.end());
+  in.right.insert(in.right.end(), loud.right.begin(), loud.right.end());
+  const std::size_t from = half + static_cast<std::size_t>(kRate);  // the loud half's settled second
+  const std::size_t to = 2 * half;
+
+  Stereo fixed = in;
+  Compressor plain = make(-25.0, 4.0, 0.0);
+  run(plain, fixed);
+  EXPECT_NEAR(rms_ratio_db(fixed.left, in.left, from, to), -0.75 * (stereo_sine_level_db(0.3) + 25.0), 0.2);
+
+  const std::vector<float> offsets = {0.0F, 20.0F};  // +20 dB from the loud half's start
+  Stereo followed = in;
+  Compressor tracking = make(-25.0, 4.0, 0.0);
+  tracking.set_threshold_track(ValueTrack(offsets, 1.0, static_cast<double>(half) - 1.0));  // a step at the loud half
+  run(tracking, followed);
+  EXPECT_NEAR(rms_ratio_db(followed.left, in.left, from, to), 0.0, 1e-6);
+  EXPECT_NEAR(rms_ratio_db(followed.left, in.left, 0, half), rms_ratio_db(fixed.left, in.left, 0, half), 1e-9);
+
+  // Halfway between the two values the threshold is -15: a -10.5 dB sine is reduced by 0.75 x 4.5 dB.
+  Stereo mid = sine(half, 0.3);
+  Compressor halfway = make(-25.0, 4.0, 0.0);
+  halfway.set_threshold_track(ValueTrack(offsets, 1e9, -5e8));
+  run(halfway, mid);
+  const Stereo reference = sine(half, 0.3);
+  EXPECT_NEAR(rms_ratio_db(mid.left, reference.left, half / 2, half), -0.75 * 4.5, 0.2);
+}
+
+}  // namespace
+}  // namespace spectrum::dsp

@@ -18,6 +18,7 @@ TEST(Settings, MissingFieldsGetDefaults) {
   EXPECT_EQ(s->tonal_match_percent, kDefaultTonalMatchPercent);
   EXPECT_EQ(s->true_peak_ceiling_dbtp, -1.0);
   EXPECT_FALSE(s->output_format.has_value());
+  EXPECT_FALSE(s->loudness_range_lu.has_value());  // the input's range is kept
 }
 
 TEST(Settings, NullObjectAndNullFieldsMeanDefaults) {
@@ -34,6 +35,7 @@ TEST(Settings, ParsesEveryField) {
                                {"stereoWidth", 200},
                                {"tonalMatch", 0},
                                {"truePeakCeiling", -2.5},
+                               {"loudnessRange", 6},
                                {"outputFormat", "m4a"},
                                {"bitrate", 192},
                                {"referenceFileName", "refs/ref.wav"}});
@@ -44,6 +46,7 @@ TEST(Settings, ParsesEveryField) {
   EXPECT_EQ(s->stereo_width_percent, 200.0);
   EXPECT_EQ(s->tonal_match_percent, 0.0);
   EXPECT_EQ(s->true_peak_ceiling_dbtp, -2.5);
+  EXPECT_EQ(*s->loudness_range_lu, 6.0);
   EXPECT_EQ(*s->output_format, OutputFormat::kAac);
   EXPECT_EQ(*s->bitrate_kbps, 192);
   EXPECT_EQ(*s->reference_file_name, "refs/ref.wav");
@@ -70,6 +73,8 @@ TEST(Settings, ErrorsNameFieldValueAndRange) {
       {json{{"stereoWidth", 250}}, {"settings.stereoWidth", "between 0 and 200", "250"}},
       {json{{"tonalMatch", -1}}, {"settings.tonalMatch", "between 0 and 100", "-1"}},
       {json{{"truePeakCeiling", 1}}, {"settings.truePeakCeiling", "between -9 and 0", "1"}},
+      {json{{"loudnessRange", 0.5}}, {"settings.loudnessRange", "between 1 and 30", "0.5"}},
+      {json{{"loudnessRange", "wide"}}, {"settings.loudnessRange", "number", "string"}},
       {json{{"eqProfile", "loud"}}, {"settings.eqProfile", "neutral, bright, warm, bass-boost", "loud"}},
       {json{{"eqProfile", 3}}, {"settings.eqProfile", "string", "3"}},
       {json{{"outputFormat", "wma"}}, {"settings.outputFormat", "mp3", "wma"}},
@@ -111,11 +116,12 @@ TEST(Settings, FormatNamesAndExtensions) {
 }
 
 TEST(Settings, JsonRoundTrip) {
-  auto s = parse_settings(json{{"targetLoudness", -16}, {"eqProfile", "warm"}});
+  auto s = parse_settings(json{{"targetLoudness", -16}, {"eqProfile", "warm"}, {"loudnessRange", 8}});
   ASSERT_TRUE(s.ok());
   auto again = parse_settings(to_json(*s));
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(*again->target_loudness_lufs, -16.0);
+  EXPECT_EQ(*again->loudness_range_lu, 8.0);
   EXPECT_EQ(again->eq_profile, EqProfile::kWarm);
 }
 
