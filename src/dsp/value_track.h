@@ -23,7 +23,7 @@ class ValueTrack {
     const double position = (static_cast<double>(frame) - first_frame_) / frames_per_value_;
     const double clamped = std::clamp(position, 0.0, static_cast<double>(values_.size() - 1));
     const auto k = static_cast<std::size_t>(clamped);
-    const double a = values_[k];
+    const auto a = static_cast<double>(values_[k]);
     if (k + 1 == values_.size()) return a;
     return a + (clamped - static_cast<double>(k)) * (static_cast<double>(values_[k + 1]) - a);
   }

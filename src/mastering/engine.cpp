@@ -10,8 +10,9 @@
 #include "mastering/engine.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
-#include <functional>
+#include <cstdio>
 #include <limits>
 #include <span>
 #include <string>
@@ -26,15 +27,19 @@
 #include "mastering/chain.h"
 #include "mastering/frame_source.h"
 #include "mastering/limiting_model.h"
+#include "mastering/loudness_loop.h"
 
 namespace spectrum::mastering {
 namespace {
 
-constexpr double kLoudnessToleranceLu = 0.05;  // the loop's own aim; tests accept ±0.1 LU
-constexpr double kPcmToleranceLu = 0.08;       // a delivered file further off than this is redone
-constexpr double kLossyToleranceLu = 0.1;      // lossy re-encodes are costly; the codec itself wobbles ~0.05
-constexpr int kMaxLoopPasses = 10;
+// The loop's own aim and what counts as reached are in mastering/loudness_loop.h. The delivered file (which
+// the encoder may shift a little from the loop's measurement) is redone when it misses by more than these:
+constexpr double kPcmToleranceLu = 0.08;
+constexpr double kLossyToleranceLu = 0.1;  // lossy re-encodes are costly; the codec itself wobbles ~0.05
 constexpr int kMaxDeliveryAttempts = 4;
+// A delivered file over the true-peak ceiling is redone with the limiter (or, last, a static trim) this much
+// further under it than the overshoot.
+constexpr double kTruePeakRetryMarginDb = 0.1;
 // The limiter aims this far under the ceiling. Its detector reads the ideal peak within 0.03 dB for content up to
 // 0.45 fs, but clipped sources carry energy above that; on them ffmpeg's meter reads up to 0.2 dB higher.
 constexpr double kPcmCeilingMarginDb = 0.3;
@@ -246,107 +251,6 @@ Expected<TrackAnalysis> analyse_input(Track& track, std::size_t cache_budget_byt
   return analysis;
 }
 
-// The closed loop: find the gain ahead of the limiter that lands the output on the target.
-// Loudness L(g) rises monotonically with the gain g, never faster than g itself (the limiter can only take
-// level away), so the open-loop gain is a lower bound and the plain correction g + (T - L(g)) stays one.
-// The loop keeps a bracket [lo, hi] around the solution, steps by secant inside it, and falls back to
-// bisection, so it cannot run away even where heavy limiting flattens L(g).
-struct LoopResult {
-  double gain_db = 0.0;
-  double loudness_lufs = 0.0;
-  int passes = 0;
-  bool reached = true;
-};
-
-// `loudness_at(gain_db, likely_final)` runs one pass of gain and limiter over the track and returns its
-// loudness; `likely_final` says the pass will probably meet the target (so it is worth writing the output).
-using LoudnessAt = std::function<Expected<double>(double gain_db, bool likely_final)>;
-
-// A pass whose predecessor missed by less than this usually lands within tolerance.
-constexpr double kLikelyFinalLu = 0.5;
-
-// `known_low_db`: a gain already known to land at or under the target (a previous solution for a higher
-// ceiling), where the search starts instead of the open-loop gain. `model` (optional) aims the passes taken
-// below the target.
-Expected<LoopResult> solve_gain(const TrackAnalysis& pre_analysis, double target_lufs, double ceiling_dbtp,
-                                const LoudnessAt& loudness_at, std::optional<double> known_low_db,
-                                const LimitingModel* model) {
-  LoopResult r;
-  const double open_loop_db = target_lufs - pre_analysis.normalisable_lufs();
-  r.gain_db = open_loop_db;
-  r.loudness_lufs = target_lufs;
-  // With the true peak under the ceiling after gain, the limiter never acts: the gain is exact.
-  if (pre_analysis.measurement.true_peak_dbtp + r.gain_db <= ceiling_dbtp) return r;
-
-  // More than this much limiting would no longer be mastering; the target is then reported as not reached.
-  constexpr double kMaxLimitingDb = 24.0;
-  double lo = open_loop_db;
-  double hi = open_loop_db + kMaxLimitingDb;
-  double l_lo = kNegInf;
-  double l_hi = std::numeric_limits<double>::infinity();
-  double g_prev_lo = lo;
-  double l_prev_lo = kNegInf;
-  double g = std::clamp(known_low_db.value_or(open_loop_db), open_loop_db, hi);
-  double last_error = std::numeric_limits<double>::infinity();
-  bool aimed = false;  // the model placed this pass
-  for (int pass = 0; pass < kMaxLoopPasses; ++pass) {
-    auto measured = loudness_at(g, aimed || std::abs(last_error) < kLikelyFinalLu);
-    if (!measured) return std::move(measured).error();
-    ++r.passes;
-    const double loudness = *measured;
-    last_error = target_lufs - loudness;
-    if (std::abs(target_lufs - loudness) < std::abs(target_lufs - r.loudness_lufs) || pass == 0) {
-      r.gain_db = g;
-      r.loudness_lufs = loudness;
-    }
-    if (std::abs(target_lufs - loudness) <= kLoudnessToleranceLu) return r;
-    if (loudness < target_lufs) {
-      g_prev_lo = lo;
-      l_prev_lo = l_lo;
-      lo = g;
-      l_lo = loudness;
-    } else {
-      hi = g;
-      l_hi = loudness;
-    }
-    if (lo >= open_loop_db + kMaxLimitingDb - 1e-9) break;  // even the most limiting allowed falls short
-    double next = 0.0;
-    // Below the target so far, the model turns the losses measured into a prediction of the gain that lands.
-    const auto loss_at = [&](double gain_db, double loudness_lufs) {
-      return LimitingModel::Pass{gain_db, gain_db - (loudness_lufs - pre_analysis.normalisable_lufs())};
-    };
-    const auto predicted =
-        model != nullptr && !std::isfinite(l_hi)
-            ? model->gain_for_target(
-                  loss_at(lo, l_lo),
-                  std::isfinite(l_prev_lo) ? std::optional(loss_at(g_prev_lo, l_prev_lo)) : std::nullopt, open_loop_db,
-                  ceiling_dbtp, hi)
-            : std::nullopt;
-    aimed = predicted.has_value();
-    if (predicted) {
-      next = *predicted;
-    } else if (std::isfinite(l_hi)) {
-      // Secant inside the bracket, kept off its ends so the bracket shrinks by at least a tenth each pass.
-      next = lo + (hi - lo) * (target_lufs - l_lo) / (l_hi - l_lo);
-      next = std::clamp(next, lo + 0.1 * (hi - lo), hi - 0.1 * (hi - lo));
-    } else {
-      // Below the target so far: step by the observed slope (at least 1/20: heavy limiting flattens L(g)).
-      // Before there is a slope to observe, assume the limiter takes about 2 dB of every 5 added: typical of
-      // the first dB of limiting on music, and an overshoot only brackets the target sooner.
-      constexpr double kFirstSlope = 0.6;
-      const double slope = std::isfinite(l_prev_lo) && lo != g_prev_lo
-                               ? std::clamp((l_lo - l_prev_lo) / (lo - g_prev_lo), 0.05, 1.0)
-                               : kFirstSlope;
-      // L(g) bends further down as limiting deepens, so a plain slope step falls short; aim a little beyond.
-      constexpr double kOverRelaxation = 1.15;
-      next = std::min(lo + kOverRelaxation * (target_lufs - l_lo) / slope, hi);
-    }
-    g = next;
-  }
-  r.reached = std::abs(target_lufs - r.loudness_lufs) <= 0.1;
-  return r;
-}
-
 // Feeds silence through `recorder` to fill `rest`: the side chain of a pass's flush after the track.
 void flush_side_chain(dsp::LimiterSideChain& recorder, const ProcessSpec& spec, std::span<float> rest) {
   AudioBuffer silence(spec.num_channels, std::max<std::size_t>(rest.size(), 1));
@@ -364,6 +268,94 @@ Measurement measurement_with_format(Measurement m, OutputFormat format, int bits
 Status check_cancel(const MasterJob& job) {
   if (job.cancel != nullptr && job.cancel->load()) return make_error(ErrorCode::kCancelled, "the job was cancelled");
   return {};
+}
+
+// Passes of gain and limiter over the pre-limiter signal: the loudness loop's probe, and the delivery's writes.
+// A loudness pass meters loudness only. A write pass encodes the output into the temporary file: a lossless
+// file is measured in full as it is written (RoundingStage hands on the samples as the file stores them), so
+// it needs no decode; a lossy one is measured after decoding, and metering its input as well would only load
+// the encoder's core. PCM outputs are cheap to write, so a loop pass that will probably meet the target
+// writes: if it does, it is the output and no separate pass is needed.
+class OutputPasses final : public LoudnessProbe {
+ public:
+  struct Io {
+    const Track& track;
+    Progress& progress;
+    OutputStage& stage;
+    FrameSource& limited;  // gain and limiter
+    FrameSource& rounded;  // and the rounding of lossless output
+    const std::filesystem::path& temp_path;
+    const audio::EncoderOptions& enc_options;
+    bool lossy = false;
+    std::int64_t frames = 0;
+  };
+
+  OutputPasses(Io io, MasterReport& report) : io_(io), report_(report) {}
+
+  Expected<double> loudness_at(double gain_db, bool likely_final) override {
+    if (io_.lossy || !likely_final) return loudness_pass(gain_db);
+    SPECTRUM_TRY(write(gain_db));
+    return written_file_->normalisable_lufs();
+  }
+
+  // Encodes the output at `gain_db`; counts the pass and takes the limiter's figures into the report.
+  Status write(double gain_db) {
+    start_pass("encode", gain_db, true);
+    written_gain_db_.reset();
+    written_file_.reset();
+    auto encoder = audio::Encoder::create(io_.temp_path, io_.enc_options);
+    if (!encoder) return std::move(encoder).error();
+    const auto encode = [&](const AudioBlock& block) { return (*encoder)->write(block); };
+    std::optional<TrackAnalysis> file;
+    if (io_.lossy) {
+      SPECTRUM_TRY(for_each_block(io_.limited, io_.track, &io_.progress, encode));
+    } else {
+      auto measured = measure(io_.rounded, io_.track, {}, &io_.progress, encode);
+      if (!measured) return std::move(measured).error();
+      file = std::move(*measured);
+    }
+    SPECTRUM_TRY((*encoder)->commit());
+    ++report_.encode_passes;
+    report_.limiter = io_.stage.limiter_gain_reduction();
+    written_gain_db_ = gain_db;
+    written_file_ = std::move(file);
+    return {};
+  }
+
+  // The gain of the file now in the temporary file, if it is still the one to deliver (the limiter's
+  // settings have not changed since): forget() says they have.
+  [[nodiscard]] const std::optional<double>& written_gain_db() const { return written_gain_db_; }
+  void forget() { written_gain_db_.reset(); }
+  // Its measurement, when lossless.
+  [[nodiscard]] const std::optional<TrackAnalysis>& written_file() const { return written_file_; }
+
+ private:
+  void start_pass(std::string_view name, double gain_db, bool writes) {
+    io_.progress.stage(name, 0.45 + 0.05 * std::min(output_passes_, 8), 0.5 + 0.05 * std::min(output_passes_, 8),
+                       io_.frames);
+    ++output_passes_;
+    io_.stage.set_gain_db(gain_db);
+    io_.stage.set_statistics_enabled(writes);  // the report's limiter figures come from the written pass
+  }
+
+  Expected<double> loudness_pass(double gain_db) {
+    start_pass("loudness", gain_db, false);
+    auto measured = measure(io_.limited, io_.track, {.true_peak = false, .spectrum = false}, &io_.progress);
+    if (!measured) return std::move(measured).error();
+    return measured->normalisable_lufs();
+  }
+
+  Io io_;
+  MasterReport& report_;
+  std::optional<double> written_gain_db_;
+  std::optional<TrackAnalysis> written_file_;
+  int output_passes_ = 0;
+};
+
+std::string fixed(double value, int decimals) {
+  std::array<char, 32> text{};
+  std::snprintf(text.data(), text.size(), "%.*f", decimals, value);
+  return text.data();
 }
 
 }  // namespace
@@ -502,82 +494,49 @@ Expected<MasterReport> master_file(const MasterJob& job) {
   auto destination = AtomicFile::create(job.output);
   if (!destination) return std::move(destination).error();
 
-  // Passes of gain and limiter. A loudness pass meters loudness only. A write pass encodes the output into the
-  // temporary file: a lossless file is measured in full as it is written (RoundingStage hands on the samples
-  // as the file stores them), so it needs no decode; a lossy one is measured after decoding, and metering its
-  // input as well would only load the encoder's core.
-  std::optional<double> written_gain_db;      // the gain of the file now in the temporary file
-  std::optional<TrackAnalysis> written_file;  // its measurement, when lossless
-  int output_passes = 0;
-  const auto start_pass = [&](std::string_view name, double gain_db, bool writes) {
-    progress.stage(name, 0.45 + 0.05 * std::min(output_passes, 8), 0.5 + 0.05 * std::min(output_passes, 8),
-                   input->frames);
-    ++output_passes;
-    stage.set_gain_db(gain_db);
-    stage.set_statistics_enabled(writes);  // the report's limiter figures come from the written pass
-  };
-  const auto loudness_pass = [&](double gain_db) -> Expected<double> {
-    start_pass("loudness", gain_db, false);
-    auto measured = measure(limited, track, {.true_peak = false, .spectrum = false}, &progress);
-    if (!measured) return std::move(measured).error();
-    return measured->normalisable_lufs();
-  };
-  const auto write_pass = [&](double gain_db) -> Status {
-    start_pass("encode", gain_db, true);
-    written_gain_db.reset();
-    written_file.reset();
-    auto encoder = audio::Encoder::create(destination->temp_path(), enc_options);
-    if (!encoder) return std::move(encoder).error();
-    const auto encode = [&](const AudioBlock& block) { return (*encoder)->write(block); };
-    std::optional<TrackAnalysis> file;
-    if (lossy) {
-      SPECTRUM_TRY(for_each_block(limited, track, &progress, encode));
-    } else {
-      auto measured = measure(rounded, track, {}, &progress, encode);
-      if (!measured) return std::move(measured).error();
-      file = std::move(*measured);
-    }
-    SPECTRUM_TRY((*encoder)->commit());
-    ++report.encode_passes;
-    report.limiter = stage.limiter_gain_reduction();
-    written_gain_db = gain_db;
-    written_file = std::move(file);
-    return {};
-  };
-  // PCM outputs are cheap to write, so a loop pass that will probably meet the target writes: if it does,
-  // it is the output and no separate pass is needed.
-  const LoudnessAt loudness_at = [&](double gain_db, bool likely_final) -> Expected<double> {
-    if (lossy || !likely_final) return loudness_pass(gain_db);
-    SPECTRUM_TRY(write_pass(gain_db));
-    return written_file->normalisable_lufs();
-  };
+  OutputPasses passes({.track = track,
+                       .progress = progress,
+                       .stage = stage,
+                       .limited = limited,
+                       .rounded = rounded,
+                       .temp_path = destination->temp_path(),
+                       .enc_options = enc_options,
+                       .lossy = lossy,
+                       .frames = input->frames},
+                      report);
 
   double loop_gain_db = 0.0;
   double gain_adjust_db = 0.0;
+  double trim_db = 0.0;  // static trim for the true peak: the last resort
   bool solve = !silent;
-  bool loop_reached = true;
+  LoopOutcome loop_outcome = LoopOutcome::kReached;
   const double tolerance_lu = lossy ? kLossyToleranceLu : kPcmToleranceLu;
   TrackAnalysis delivered;
   for (int attempt = 0; attempt < kMaxDeliveryAttempts; ++attempt) {
     SPECTRUM_TRY(check_cancel(job));
     if (solve) {
       stage.set_ceiling_dbtp(ceiling);
-      written_gain_db.reset();
-      auto loop = solve_gain(*pre_analysis, target, ceiling, loudness_at,
-                             report.loudness_passes > 0 ? std::optional<double>(loop_gain_db) : std::nullopt,
-                             limiting_model ? &*limiting_model : nullptr);
+      passes.forget();
+      auto loop =
+          solve_gain({.pre_limiter_lufs = pre_analysis->normalisable_lufs(),
+                      .pre_limiter_tp_dbtp = pre_analysis->measurement.true_peak_dbtp,
+                      .target_lufs = target,
+                      .ceiling_dbtp = ceiling,
+                      .known_low_db = report.loudness_passes > 0 ? std::optional<double>(loop_gain_db) : std::nullopt,
+                      .model = limiting_model ? &*limiting_model : nullptr},
+                     passes);
       if (!loop) return std::move(loop).error();
       loop_gain_db = loop->gain_db;
-      loop_reached = loop->reached;
+      loop_outcome = loop->outcome;
       report.loudness_passes += loop->passes;
       solve = false;
     }
     report.gain_applied_db = loop_gain_db + gain_adjust_db;
-    if (written_gain_db != report.gain_applied_db) SPECTRUM_TRY(write_pass(report.gain_applied_db));
+    if (passes.written_gain_db() != report.gain_applied_db) SPECTRUM_TRY(passes.write(report.gain_applied_db));
 
     // Measure what the listener will decode, not what we fed the encoder.
-    if (written_file) {
-      delivered = *written_file;
+    if (passes.written_file()) {
+      delivered = *passes.written_file();
     } else {
       progress.stage("verify", 0.9, 1.0, input->frames);
       auto decoded = open_track(destination->temp_path(), &job, {});
@@ -592,25 +551,43 @@ Expected<MasterReport> master_file(const MasterJob& job) {
     const bool last = attempt + 1 == kMaxDeliveryAttempts;
     if (tp_excess > 0.0) {
       if (attempt + 2 < kMaxDeliveryAttempts) {
-        ceiling -= tp_excess + 0.1;  // tighten the limiter and solve the loudness again
+        ceiling -= tp_excess + kTruePeakRetryMarginDb;  // tighten the limiter and solve the loudness again
         gain_adjust_db = 0.0;
         solve = true;
       } else {
-        gain_adjust_db -= tp_excess + 0.1;  // last resort: a static trim keeps the ceiling, at some loudness
+        // Last resort: a static trim keeps the ceiling, at some loudness.
+        gain_adjust_db -= tp_excess + kTruePeakRetryMarginDb;
+        trim_db += tp_excess + kTruePeakRetryMarginDb;
       }
       if (!last) continue;
       return make_error(ErrorCode::kInternal, "the encoded output stays over the true-peak ceiling");
     }
-    if (loop_reached && std::abs(loudness_error) > tolerance_lu && !last) {
+    if (loop_outcome == LoopOutcome::kReached && std::abs(loudness_error) > tolerance_lu && !last) {
       gain_adjust_db += loudness_error;  // the encoder shifted the level a little: correct for it
       continue;
     }
     break;
   }
-  if (!silent && std::abs(target - delivered.normalisable_lufs()) > 0.1) {
-    report.warnings.push_back("the output reaches " + std::to_string(delivered.normalisable_lufs()) +
-                              " LUFS, not the target: more would take over 24 dB of limiting under the " +
-                              std::to_string(job.settings.true_peak_ceiling_dbtp) + " dBTP ceiling");
+  if (!silent && std::abs(target - delivered.normalisable_lufs()) > kReachedToleranceLu) {
+    const std::string file_ceiling = fixed(job.settings.true_peak_ceiling_dbtp, 1) + " dBTP ceiling";
+    std::string cause;
+    if (loop_outcome == LoopOutcome::kLimitingCap) {
+      cause = "more would take over " + fixed(kMaxLimitingDb, 0) + " dB of limiting under the " + file_ceiling;
+      if (trim_db > 0.0 || ceiling < job.settings.true_peak_ceiling_dbtp - ceiling_margin_db(*format)) {
+        cause += " (the limiter aimed at " + fixed(ceiling, 1) + " dBTP to keep the encoded file under it)";
+      }
+    } else if (loop_outcome == LoopOutcome::kPassBudget) {
+      cause = "the loudness loop ran out of passes (" + std::to_string(kMaxLoopPasses) + ") at " +
+              fixed(loop_gain_db, 2) + " dB of gain under the " + file_ceiling;
+    } else if (trim_db > 0.0) {
+      cause = "the encoded file overshot the " + file_ceiling +
+              " after every limiter setting tried; a static trim of " + fixed(trim_db, 2) + " dB keeps it under";
+    } else {
+      cause = "the encoder shifted the level, and the " + std::to_string(kMaxDeliveryAttempts) +
+              " delivery attempts ran out";
+    }
+    report.warnings.push_back("the output reaches " + fixed(delivered.normalisable_lufs(), 2) +
+                              " LUFS, not the target: " + cause);
   }
   SPECTRUM_TRY(destination->commit());
 
