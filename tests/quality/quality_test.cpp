@@ -17,6 +17,7 @@
 #include "mastering/eq_curves.h"
 #include "mastering/tonal_match.h"
 #include "support/ffmpeg_meter.h"
+#include "support/scratch_dir.h"
 #include "support/signals.h"
 #include "support/wav_file.h"
 
@@ -27,20 +28,8 @@ namespace fs = std::filesystem;
 using test::MusicLikeOptions;
 
 fs::path temp_dir() {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("spectrum-quality-" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
+  return test::scratch_dir();
 }
-
-// Removes this process's fixtures and outputs when the tests end.
-class TempDirCleanup : public ::testing::Environment {
- public:
-  void TearDown() override { fs::remove_all(temp_dir()); }
-};
-const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new TempDirCleanup);
 
 struct Material {
   std::string name;
