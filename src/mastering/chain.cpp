@@ -86,24 +86,27 @@ ChainDesign design_chain(const Settings& settings, const TrackAnalysis& input, c
   // reduced by glue_db: threshold = accent level - glue / (1 - 1 / ratio).
   const double over_level_db =
       std::max(crest_db - kDetectorUnderPeakDb - glue_db / (1.0 - 1.0 / kDefaultCompressionRatio), 0.0);
-  // A higher ratio asks for more than glue: the threshold comes down towards the music's level and follows
-  // less of its swing, so the range falls with the ratio; a lower one approaches the bypass.
+  // A higher ratio asks for more than glue: the threshold comes closer to the music's level.
   const double heavier = (std::max(d.compression_ratio, 1.0 + 1e-6) - 1.0) / (kDefaultCompressionRatio - 1.0);
-  const double follow = std::max(1.0 - (1.0 - kMacroFollow) * heavier, kMinMacroFollow);
   d.compressor_threshold_db = loud + eq_loudness_change_db(d.band_centres_hz, input.loud_band_levels_db, d) +
-                              over_level_db / heavier;
+                              over_level_db / std::sqrt(heavier);
   if (!std::isfinite(loud)) return d;
-  // Leveling towards a loudness range: each passage's distance from the loud sections shrinks by the ratio of
-  // the ranges, so the loud sections keep their level (and their peaks) and quieter ones are brought up.
+  // Leveling: each passage's distance from the loud sections shrinks by range_ratio, so the loud sections keep
+  // their level (and their peaks) and quieter ones come up. loudnessRange asks for a range; the ratio adds its
+  // gentle share.
   const double input_range = input.measurement.loudness_range_lu;
-  const double range_ratio = settings.loudness_range_lu && input_range > *settings.loudness_range_lu
-                                 ? input_range / *settings.loudness_range_lu
-                                 : 1.0;
+  const double to_requested = settings.loudness_range_lu && input_range > *settings.loudness_range_lu
+                                  ? input_range / *settings.loudness_range_lu
+                                  : 1.0;
+  const double ratio = d.compression_ratio;
+  const double range_ratio =
+      to_requested * (1.0 + kMacroLevelingPerRatio * (std::min(ratio, kDefaultCompressionRatio) - 1.0) +
+                      kHeavyLevelingPerRatio * std::max(ratio - kDefaultCompressionRatio, 0.0));
   for (double level : input.short_term_lufs) {
     const double followed = std::isfinite(level) ? std::max(level, loud - kMaxFollowDepthDb) : loud - kMaxFollowDepthDb;
     const double leveling_db = (1.0 / range_ratio - 1.0) * (followed - loud);
     if (range_ratio > 1.0) d.leveling_gains_db.push_back(static_cast<float>(leveling_db));
-    d.threshold_offsets_db.push_back(static_cast<float>(follow * (followed + leveling_db - loud)));
+    d.threshold_offsets_db.push_back(static_cast<float>(kMacroFollow * (followed + leveling_db - loud)));
   }
   return d;
 }

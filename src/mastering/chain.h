@@ -29,13 +29,18 @@ inline constexpr double kSubsonicCutoffHz = 20.0;
 // chorus keep most of their difference and the compressor works on what rises above the phrase: transients
 // and accents. How far above that level it starts depends on the track's crest (true peak over the loud
 // sections): a dense master (crest <= kDenseCrestDb) gets next to nothing, a raw dynamic mix gets glue, up
-// to kMaxGlueDb of reduction on its strongest accents at the default ratio. Higher ratios lower the threshold
-// towards the music's level and follow less of its swing (down to kMinMacroFollow), so they compress more.
+// to kMaxGlueDb of reduction on its strongest accents at the default ratio. Higher ratios bring the threshold
+// closer to the music's level.
+// Micro-compression alone can widen the loudness range (it takes more from punchy passages than from
+// sustained ones), so the ratio also sets a macro leveling: the leveler narrows the range by a factor that
+// grows by kMacroLevelingPerRatio per unit of ratio up to the default and kHeavyLevelingPerRatio beyond (1 at
+// ratio 1, 1.15 at the default 4, 1.75 at 10), and the range falls with the ratio.
+inline constexpr double kMacroLevelingPerRatio = 0.05;
+inline constexpr double kHeavyLevelingPerRatio = 0.1;
 // Short-term loudness values come every kShortTermStepS; value k covers [k step, k step + 3 s].
 inline constexpr double kShortTermStepS = 0.1;
 inline constexpr double kShortTermCentreS = 1.5;
-inline constexpr double kMacroFollow = 0.85;     // at the default ratio
-inline constexpr double kMinMacroFollow = 0.4;   // at the highest ratios
+inline constexpr double kMacroFollow = 0.85;
 inline constexpr double kDenseCrestDb = 9.0;
 inline constexpr double kGluePerCrestDb = 0.35;  // dB of glue per dB of crest over kDenseCrestDb
 inline constexpr double kMaxGlueDb = 4.0;
@@ -58,7 +63,7 @@ struct ChainDesign {
   BandCurve correction_curve;
   bool eq_enabled = false;  // false when profile and correction are both flat: the EQ is bypassed
   double compression_ratio = 1.0;
-  double compressor_threshold_db = 0.0;          // at the loud sections' level
+  double compressor_threshold_db = 0.0;  // at the loud sections' level
   // Control tracks, one value per short-term step (kShortTermStepS) from kShortTermCentreS on.
   std::vector<float> threshold_offsets_db;  // added to the compressor's threshold
   std::vector<float> leveling_gains_db;     // the leveler's gain; empty unless loudnessRange asks to level
