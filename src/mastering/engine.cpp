@@ -25,6 +25,7 @@
 #include "mastering/analysis.h"
 #include "mastering/block_pipeline.h"
 #include "mastering/chain.h"
+#include "mastering/codec_trial.h"
 #include "mastering/frame_source.h"
 #include "mastering/limiting_model.h"
 #include "mastering/loudness_loop.h"
@@ -35,7 +36,7 @@ namespace {
 // The loop's own aim and what counts as reached are in mastering/loudness_loop.h. The delivered file (which
 // the encoder may shift a little from the loop's measurement) is redone when it misses by more than these:
 constexpr double kPcmToleranceLu = 0.08;
-constexpr double kLossyToleranceLu = 0.1;  // lossy re-encodes are costly; the codec itself wobbles ~0.05
+constexpr double kLossyToleranceLu = 0.15;  // lossy re-encodes are costly; the codec itself wobbles ~0.05
 constexpr int kMaxDeliveryAttempts = 4;
 // A delivered file over the true-peak ceiling is redone with the limiter (or, last, a static trim) this much
 // further under it than the overshoot.
@@ -49,20 +50,15 @@ bool is_lossy(OutputFormat f) {
   return f == OutputFormat::kMp3 || f == OutputFormat::kAac || f == OutputFormat::kVorbis || f == OutputFormat::kOpus;
 }
 
-// How far under the ceiling the limiter aims so that the decoded file usually lands under it at the first
-// encode (each miss costs a re-encode). Measured decoded overshoot of band-limited masters: MP3 320k 0.3 to
-// 1.4 dB, AAC 256k 0.8 to 2 dB, depending on how dense the top octave is; Vorbis and Opus are treated alike.
-double ceiling_margin_db(OutputFormat f) {
-  switch (f) {
-    case OutputFormat::kMp3:
-    case OutputFormat::kAac:
-    case OutputFormat::kVorbis:
-    case OutputFormat::kOpus:
-      return 1.5;
-    default:
-      return kPcmCeilingMarginDb;
-  }
+// Lossy output aims the limiter at the ceiling minus the codec's overshoot that a trial encode measured
+// (mastering/codec_trial.h), minus a safety margin, since the trial sees only the most demanding sections: the
+// whole file's largest overshoot is larger. AAC's varies most between the trial and the whole file (up to
+// ~0.5 dB on the real-music corpus, docs/benchmarks.md).
+double codec_trial_safety_db(OutputFormat f) {
+  return f == OutputFormat::kAac ? 0.6 : 0.35;
 }
+// A codec that lowers the peaks (a low-rate MP3's low-pass) lets the limiter aim over the ceiling, by at most this.
+constexpr double kMaxCodecUndershootDb = 1.0;
 
 std::string format_label(const audio::StreamInfo& info) {
   return info.container + " (" + info.codec + ")";
@@ -435,7 +431,7 @@ Expected<MasterReport> master_file(const MasterJob& job) {
   ProcessedSource streamed_pre(*track.decoded, chain);
   progress.stage("process", 0.25, 0.45, input->frames);
   Expected<TrackAnalysis> pre_analysis = make_error(ErrorCode::kInternal, "not measured");
-  double ceiling = job.settings.true_peak_ceiling_dbtp - ceiling_margin_db(*format);  // the limiter's
+  double ceiling = job.settings.true_peak_ceiling_dbtp - kPcmCeilingMarginDb;  // the limiter's; lossy: see the trial
   OutputStage stage;
   stage.prepare(spec, ceiling);
   // The limiter's side chain over the pre-limiter signal, when in memory; every value is written, so the
@@ -443,6 +439,8 @@ Expected<MasterReport> master_file(const MasterJob& job) {
   std::unique_ptr<float[]> side_chain_values;
   std::span<float> side_chain;
   std::optional<LimitingModel> limiting_model;  // built from it
+  TrialSections trial_sections;                 // lossy output: the sections its trial encode will use
+  if (lossy) trial_sections.prepare(spec);
   if (track.memory) {
     MemoryTrack& memory = *track.memory;
     // The chain on this core; metering and the limiter's side chain on the pipeline's other one. The side
@@ -459,6 +457,7 @@ Expected<MasterReport> master_file(const MasterJob& job) {
                            [&](const AudioBlock& block) -> Status {
                              memory.overwrite(block);  // the writer trails the reader by the chain's latency
                              recorder.process(block, side_chain.data() + recorded);
+                             if (lossy) trial_sections.process(block);
                              recorded += block.num_frames();
                              return {};
                            });
@@ -469,8 +468,13 @@ Expected<MasterReport> master_file(const MasterJob& job) {
       limiting_model.emplace(side_chain);
     }
   } else {
-    pre_analysis = measure(streamed_pre, track, {.true_peak = true, .spectrum = false}, &progress);
+    pre_analysis = measure(streamed_pre, track, {.true_peak = true, .spectrum = false}, &progress,
+                           [&](const AudioBlock& block) -> Status {
+                             if (lossy) trial_sections.process(block);
+                             return {};
+                           });
   }
+  trial_sections.finish();
   if (!pre_analysis) return std::move(pre_analysis).error();
   report.compressor = chain.compressor_gain_reduction();
   FrameSource& pre = track.memory ? static_cast<FrameSource&>(*track.memory) : streamed_pre;
@@ -505,6 +509,42 @@ Expected<MasterReport> master_file(const MasterJob& job) {
                        .frames = input->frames},
                       report);
 
+  // Lossy output: solve for the PCM ceiling, encode the most demanding sections of that master once,
+  // and aim the real pass by what the codec did to them: the limiter under the ceiling by the codec's
+  // overshoot, the loop at the target minus the codec's loudness shift. One full encode in the usual case.
+  double aim = target;
+  std::optional<double> known_low_db;
+  if (lossy && !silent) {
+    SPECTRUM_TRY(check_cancel(job));
+    const double trial_ceiling = job.settings.true_peak_ceiling_dbtp - kPcmCeilingMarginDb;
+    stage.set_ceiling_dbtp(trial_ceiling);
+    auto first = solve_gain({.pre_limiter_lufs = pre_analysis->normalisable_lufs(),
+                             .pre_limiter_tp_dbtp = pre_analysis->measurement.true_peak_dbtp,
+                             .target_lufs = target,
+                             .ceiling_dbtp = trial_ceiling,
+                             .known_low_db = std::nullopt,
+                             .model = limiting_model ? &*limiting_model : nullptr},
+                            passes);
+    if (!first) return std::move(first).error();
+    report.loudness_passes += first->passes;
+    progress.stage("trial encode", 0.5, 0.55, input->frames);
+    auto scratch = AtomicFile::create(job.output);  // removed when it goes out of scope
+    if (!scratch) return std::move(scratch).error();
+    auto trial = run_codec_trial({.sections = &trial_sections,
+                                  .sample_rate_hz = track.sample_rate_hz,
+                                  .gain_db = first->gain_db,
+                                  .limiter_ceiling_dbtp = trial_ceiling,
+                                  .encoder = enc_options,
+                                  .scratch = scratch->temp_path()});
+    if (!trial) return std::move(trial).error();
+    report.codec_trial = CodecTrialReport{trial->peak_overshoot_db, trial->loudness_shift_db, trial->seconds};
+    ceiling = job.settings.true_peak_ceiling_dbtp - std::max(trial->peak_overshoot_db, -kMaxCodecUndershootDb) -
+              codec_trial_safety_db(*format);
+    aim = target - trial->loudness_shift_db;
+    // The first solution's gain lands at or under the new aim with the limiter tighter: a start for the loop.
+    if (first->reached() && aim >= first->loudness_lufs && ceiling <= trial_ceiling) known_low_db = first->gain_db;
+  }
+
   double loop_gain_db = 0.0;
   double gain_adjust_db = 0.0;
   double trim_db = 0.0;  // static trim for the true peak: the last resort
@@ -517,16 +557,16 @@ Expected<MasterReport> master_file(const MasterJob& job) {
     if (solve) {
       stage.set_ceiling_dbtp(ceiling);
       passes.forget();
-      auto loop =
-          solve_gain({.pre_limiter_lufs = pre_analysis->normalisable_lufs(),
-                      .pre_limiter_tp_dbtp = pre_analysis->measurement.true_peak_dbtp,
-                      .target_lufs = target,
-                      .ceiling_dbtp = ceiling,
-                      .known_low_db = report.loudness_passes > 0 ? std::optional<double>(loop_gain_db) : std::nullopt,
-                      .model = limiting_model ? &*limiting_model : nullptr},
-                     passes);
+      auto loop = solve_gain({.pre_limiter_lufs = pre_analysis->normalisable_lufs(),
+                              .pre_limiter_tp_dbtp = pre_analysis->measurement.true_peak_dbtp,
+                              .target_lufs = aim,
+                              .ceiling_dbtp = ceiling,
+                              .known_low_db = known_low_db,
+                              .model = limiting_model ? &*limiting_model : nullptr},
+                             passes);
       if (!loop) return std::move(loop).error();
       loop_gain_db = loop->gain_db;
+      known_low_db = loop_gain_db;  // a tighter ceiling after a retry lands lower at the same gain
       loop_outcome = loop->outcome;
       report.loudness_passes += loop->passes;
       solve = false;
@@ -573,7 +613,7 @@ Expected<MasterReport> master_file(const MasterJob& job) {
     std::string cause;
     if (loop_outcome == LoopOutcome::kLimitingCap) {
       cause = "more would take over " + fixed(kMaxLimitingDb, 0) + " dB of limiting under the " + file_ceiling;
-      if (trim_db > 0.0 || ceiling < job.settings.true_peak_ceiling_dbtp - ceiling_margin_db(*format)) {
+      if (trim_db > 0.0 || ceiling < job.settings.true_peak_ceiling_dbtp - kPcmCeilingMarginDb) {
         cause += " (the limiter aimed at " + fixed(ceiling, 1) + " dBTP to keep the encoded file under it)";
       }
     } else if (loop_outcome == LoopOutcome::kPassBudget) {

@@ -63,6 +63,11 @@ json to_json(const MasterReport& r) {
             {"encodePasses", r.encode_passes},
             {"warnings", r.warnings}};
   j["reference"] = r.reference ? to_json(*r.reference) : json(nullptr);
+  if (r.codec_trial) {
+    j["codecTrial"] = {{"peakOvershootDb", r.codec_trial->peak_overshoot_db},
+                       {"loudnessShiftDb", r.codec_trial->loudness_shift_db},
+                       {"seconds", r.codec_trial->seconds}};
+  }
   return j;
 }
 

@@ -42,6 +42,13 @@ struct BandGain {
   double gain_db = 0.0;
 };
 
+// What a lossy output's trial encode of its most demanding sections measured (mastering/codec_trial.h).
+struct CodecTrialReport {
+  double peak_overshoot_db = 0.0;  // decoded true peak over the limiter's
+  double loudness_shift_db = 0.0;  // decoded loudness minus the encoder's input
+  double seconds = 0.0;            // audio encoded in the trial
+};
+
 struct MasterReport {
   Settings settings;                  // as applied, defaults filled in
   double target_loudness_lufs = 0.0;  // the effective target (explicit, from the reference, or default)
@@ -57,9 +64,10 @@ struct MasterReport {
   std::vector<BandGain> target_curve;      // the tonal-balance target the matching aimed at
   PlotSeries input_plot;
   PlotSeries output_plot;
-  int loudness_passes = 0;            // closed-loop iterations until the target was met
-  int encode_passes = 0;              // times the output was encoded (re-encodes correct lossy overshoot)
-  std::vector<std::string> warnings;  // e.g. "input is silent: level left unchanged"
+  int loudness_passes = 0;                      // closed-loop iterations until the target was met
+  int encode_passes = 0;                        // times the whole output was encoded (re-encodes correct lossy misses)
+  std::optional<CodecTrialReport> codec_trial;  // lossy output kept in memory
+  std::vector<std::string> warnings;            // e.g. "input is silent: level left unchanged"
 };
 
 struct AnalysisReport {

@@ -1,0 +1,159 @@
+#include "mastering/codec_trial.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "audio/decoder.h"
+#include "dsp/max_abs.h"
+#include "mastering/analysis.h"
+#include "mastering/chain.h"
+
+namespace spectrum::mastering {
+namespace {
+
+constexpr double kFadeS = 0.05;  // no onset out of silence for the codec to pre-echo on (AAC's window is 43 ms)
+constexpr double kGapS = 0.1;    // silence between sections
+
+// Energy of a measured signal (mean square times duration, so a codec that resamples compares alike), in dB.
+double energy_db(const TrackAnalysis& a) {
+  return a.whole_programme_lufs + 10.0 * std::log10(std::max(a.measurement.duration_s, 1e-9));
+}
+
+double true_peak_db(const TrackAnalysis& a) {
+  return std::max(a.measurement.true_peak_dbtp, a.measurement.sample_peak_dbfs);
+}
+
+}  // namespace
+
+void TrialSections::prepare(const ProcessSpec& spec) {
+  channels_ = spec.num_channels;
+  window_ = std::max<std::size_t>(1, static_cast<std::size_t>(kTrialSectionS * spec.sample_rate_hz));
+  warm_up_ = static_cast<std::size_t>(kTrialWarmUpS * spec.sample_rate_hz);
+  history_.assign(static_cast<std::size_t>(channels_), std::vector<float>(warm_up_ + window_, 0.0F));
+  Section empty;
+  empty.audio.assign(static_cast<std::size_t>(channels_), std::vector<float>(warm_up_ + window_, 0.0F));
+  kept_.assign(kTrialSections, empty);
+  written_ = in_window_ = 0;
+  window_peak_ = 0.0F;
+}
+
+void TrialSections::process(const AudioBlock& block) noexcept {
+  const std::size_t length = warm_up_ + window_;
+  for (std::size_t pos = 0; pos < block.num_frames();) {
+    const std::size_t at = written_ % length;
+    const std::size_t n = std::min({block.num_frames() - pos, window_ - in_window_, length - at});
+    for (int c = 0; c < channels_; ++c) {
+      const float* x = block.channel(c) + pos;
+      std::copy_n(x, n, history_[static_cast<std::size_t>(c)].data() + at);
+      window_peak_ = std::max(window_peak_, dsp::max_abs(x, n));
+    }
+    pos += n;
+    written_ += n;
+    in_window_ += n;
+    if (in_window_ == window_) offer_window();
+  }
+}
+
+void TrialSections::finish() noexcept {
+  if (in_window_ > 0) offer_window();
+}
+
+void TrialSections::offer_window() noexcept {
+  auto weakest =
+      std::min_element(kept_.begin(), kept_.end(), [](const Section& a, const Section& b) { return a.peak < b.peak; });
+  if (window_peak_ > weakest->peak) {
+    // history_ ends at the window's last frame: unroll it, oldest first.
+    const std::size_t length = warm_up_ + window_;
+    const std::size_t oldest = written_ % length;
+    for (int c = 0; c < channels_; ++c) {
+      const auto& ring = history_[static_cast<std::size_t>(c)];
+      auto& out = weakest->audio[static_cast<std::size_t>(c)];
+      std::copy(ring.begin() + static_cast<std::ptrdiff_t>(oldest), ring.end(), out.begin());
+      std::copy_n(ring.begin(), oldest, out.begin() + static_cast<std::ptrdiff_t>(length - oldest));
+      // A short last window ends early: shift it so that it follows its warm-up at the slot's start.
+      if (in_window_ < window_) {
+        std::copy(out.begin() + static_cast<std::ptrdiff_t>(window_ - in_window_), out.end(), out.begin());
+      }
+    }
+    weakest->frames = in_window_;
+    weakest->peak = window_peak_;
+  }
+  in_window_ = 0;
+  window_peak_ = 0.0F;
+}
+
+Expected<CodecTrial> run_codec_trial(const CodecTrialInput& input) {
+  const TrialSections& store = *input.sections;
+  const double rate = input.sample_rate_hz;
+  const int channels = store.num_channels();
+  const auto fade = static_cast<std::size_t>(kFadeS * rate);
+  const auto gap = static_cast<std::size_t>(kGapS * rate);
+  const std::size_t warm_up = store.warm_up_frames();
+
+  const ProcessSpec spec{rate, 4096, channels};
+  OutputStage stage;
+  stage.prepare(spec, input.limiter_ceiling_dbtp);
+  stage.set_gain_db(input.gain_db);
+  stage.set_statistics_enabled(false);
+  const auto latency = static_cast<std::size_t>(stage.latency_frames());
+
+  auto encoder = audio::Encoder::create(input.scratch, input.encoder);
+  if (!encoder) return std::move(encoder).error();
+  TrackAnalyzer fed;
+  fed.prepare(rate, channels, 0.0, {.true_peak = true, .spectrum = false});
+
+  const std::size_t slot = store.sections().empty() ? 0 : store.sections().front().audio.front().size();
+  AudioBuffer buffer(channels, slot + latency);
+  AudioBuffer silence(channels, gap);
+  silence.block().clear();
+  CodecTrial trial;
+  for (const TrialSections::Section& s : store.sections()) {
+    if (s.peak < 0.0F || s.frames == 0) continue;
+    // Limited from the warm-up on, as the real pass does; the limiter's delay is flushed with silence.
+    const std::size_t used = warm_up + s.frames;
+    buffer.set_num_frames(used + latency);
+    for (int c = 0; c < channels; ++c) {
+      std::copy_n(s.audio[static_cast<std::size_t>(c)].data(), used, buffer.channel(c));
+      std::fill_n(buffer.channel(c) + used, latency, 0.0F);
+    }
+    stage.reset();
+    stage.process(buffer.block());
+    const AudioBlock section = buffer.block().sub_block(warm_up + latency, s.frames);
+    const std::size_t ramp = std::min(fade, section.num_frames() / 2);
+    for (int c = 0; c < channels; ++c) {
+      float* x = section.channel(c);
+      for (std::size_t i = 0; i < ramp; ++i) {
+        const auto g = static_cast<float>(static_cast<double>(i) / static_cast<double>(ramp));
+        x[i] *= g;
+        x[section.num_frames() - 1 - i] *= g;
+      }
+    }
+    for (const AudioBlock& part : {section, silence.block()}) {
+      fed.process(part);
+      SPECTRUM_TRY((*encoder)->write(part));
+    }
+    trial.seconds += static_cast<double>(section.num_frames()) / rate;
+  }
+  SPECTRUM_TRY((*encoder)->commit());
+  const TrackAnalysis before = fed.finish("");
+
+  auto decoder = audio::Decoder::open(input.scratch);
+  if (!decoder) return std::move(decoder).error();
+  const audio::StreamInfo& info = (*decoder)->info();
+  TrackAnalyzer decoded;
+  decoded.prepare(info.sample_rate_hz, info.channels, 0.0, {.true_peak = true, .spectrum = false});
+  AudioBuffer read_buffer(info.channels, 16384);
+  for (;;) {
+    auto n = (*decoder)->read(read_buffer);
+    if (!n) return std::move(n).error();
+    if (*n == 0) break;
+    decoded.process(read_buffer.block());
+  }
+  const TrackAnalysis after = decoded.finish("");
+  trial.peak_overshoot_db = true_peak_db(after) - true_peak_db(before);
+  trial.loudness_shift_db = energy_db(after) - energy_db(before);
+  return trial;
+}
+
+}  // namespace spectrum::mastering
