@@ -74,7 +74,6 @@ class Compressor {
   void process_frames(AudioBlock block) noexcept;
   void update_control(std::uint64_t frame) noexcept;
 
-
   CompressorParameters parameters_;
   double sample_rate_hz_ = 48000.0;
   int num_channels_ = 2;

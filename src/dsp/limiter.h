@@ -134,7 +134,7 @@ class Limiter {
   double sample_rate_hz_ = 48000.0;
   int num_channels_ = 2;
   int lookahead_frames_ = 0;
-  float ceiling_ = 1.0F;              // linear, for the clamp
+  float ceiling_ = 1.0F;         // linear, for the clamp
   float ceiling_target_ = 1.0F;  // linear, what the gain aims at
   // One-pole coefficients per frame, c = 1 - exp(-1 / frames).
   double fast_release_coefficient_ = 0.0;
@@ -149,8 +149,8 @@ class Limiter {
   // Released gains in 2^30 fixed point: the last W, then the chunk's.
   std::vector<std::int64_t> fixed_;
   std::vector<double> gains_;  // one chunk
-  double released_ = 1.0;  // the fast envelope
-  double sustained_ = 1.0;  // the slow envelope
+  double released_ = 1.0;      // the fast envelope
+  double sustained_ = 1.0;     // the slow envelope
   std::int64_t average_sum_ = 0;
   std::int64_t average_full_ = 0;  // W * 2^30
   double average_scale_ = 0.0;     // 1 / (W * 2^30)

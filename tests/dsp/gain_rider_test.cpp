@@ -19,7 +19,8 @@ std::vector<float> ride(const std::vector<float>& gains_db, double frames_per_va
   rider.reset();
   float* channels[2] = {left.data(), right.data()};
   const AudioBlock all(channels, 2, frames);
-  for (std::size_t pos = 0; pos < frames; pos += block) rider.process(all.sub_block(pos, std::min(block, frames - pos)));
+  for (std::size_t pos = 0; pos < frames; pos += block)
+    rider.process(all.sub_block(pos, std::min(block, frames - pos)));
   for (std::size_t n = 0; n < frames; ++n) EXPECT_FLOAT_EQ(right[n], -0.5F * left[n]) << "channels share one gain";
   return left;
 }
