@@ -34,7 +34,9 @@ void TrialSections::prepare(const ProcessSpec& spec) {
   Section empty;
   empty.audio.assign(static_cast<std::size_t>(channels_), std::vector<float>(warm_up_ + window_, 0.0F));
   kept_.assign(kTrialSections, empty);
-  written_ = in_window_ = 0;
+  first_ = empty;
+  last_ = empty;
+  written_ = in_window_ = windows_ = 0;
   window_peak_ = 0.0F;
 }
 
@@ -59,26 +61,31 @@ void TrialSections::finish() noexcept {
   if (in_window_ > 0) offer_window();
 }
 
+void TrialSections::copy_window(Section& to) const noexcept {
+  // history_ ends at the window's last frame: unroll it, oldest first.
+  const std::size_t length = warm_up_ + window_;
+  const std::size_t oldest = written_ % length;
+  for (int c = 0; c < channels_; ++c) {
+    const auto& ring = history_[static_cast<std::size_t>(c)];
+    auto& out = to.audio[static_cast<std::size_t>(c)];
+    std::copy(ring.begin() + static_cast<std::ptrdiff_t>(oldest), ring.end(), out.begin());
+    std::copy_n(ring.begin(), oldest, out.begin() + static_cast<std::ptrdiff_t>(length - oldest));
+    // A short last window ends early: shift it so that it follows its warm-up at the slot's start.
+    if (in_window_ < window_) {
+      std::copy(out.begin() + static_cast<std::ptrdiff_t>(window_ - in_window_), out.end(), out.begin());
+    }
+  }
+  to.frames = in_window_;
+  to.peak = window_peak_;
+}
+
 void TrialSections::offer_window() noexcept {
+  if (windows_ == 0) copy_window(first_);
+  copy_window(last_);
+  ++windows_;
   auto weakest =
       std::min_element(kept_.begin(), kept_.end(), [](const Section& a, const Section& b) { return a.peak < b.peak; });
-  if (window_peak_ > weakest->peak) {
-    // history_ ends at the window's last frame: unroll it, oldest first.
-    const std::size_t length = warm_up_ + window_;
-    const std::size_t oldest = written_ % length;
-    for (int c = 0; c < channels_; ++c) {
-      const auto& ring = history_[static_cast<std::size_t>(c)];
-      auto& out = weakest->audio[static_cast<std::size_t>(c)];
-      std::copy(ring.begin() + static_cast<std::ptrdiff_t>(oldest), ring.end(), out.begin());
-      std::copy_n(ring.begin(), oldest, out.begin() + static_cast<std::ptrdiff_t>(length - oldest));
-      // A short last window ends early: shift it so that it follows its warm-up at the slot's start.
-      if (in_window_ < window_) {
-        std::copy(out.begin() + static_cast<std::ptrdiff_t>(window_ - in_window_), out.end(), out.begin());
-      }
-    }
-    weakest->frames = in_window_;
-    weakest->peak = window_peak_;
-  }
+  if (windows_ > 1 && window_peak_ > weakest->peak) copy_window(*weakest);  // the first window has its own slot
   in_window_ = 0;
   window_peak_ = 0.0F;
 }
@@ -108,7 +115,17 @@ Expected<CodecTrial> run_codec_trial(const CodecTrialInput& input) {
   AudioBuffer silence(channels, gap);
   silence.block().clear();
   CodecTrial trial;
-  for (const TrialSections::Section& s : store.sections()) {
+  // The file as the real one starts (no fade-in) and ends (no fade-out); the loudest sections between, faded.
+  struct Part {
+    const TrialSections::Section* section;
+    bool fade_in;
+    bool fade_out;
+  };
+  std::vector<Part> parts{{&store.first(), false, !store.single_window()}};
+  for (const TrialSections::Section& s : store.sections()) parts.push_back({&s, true, true});
+  if (!store.single_window()) parts.push_back({&store.last(), true, false});
+  for (const Part& part : parts) {
+    const TrialSections::Section& s = *part.section;
     if (s.peak < 0.0F || s.frames == 0) continue;
     // Limited from the warm-up on, as the real pass does; the limiter's delay is flushed with silence.
     const std::size_t used = warm_up + s.frames;
@@ -125,13 +142,15 @@ Expected<CodecTrial> run_codec_trial(const CodecTrialInput& input) {
       float* x = section.channel(c);
       for (std::size_t i = 0; i < ramp; ++i) {
         const auto g = static_cast<float>(static_cast<double>(i) / static_cast<double>(ramp));
-        x[i] *= g;
-        x[section.num_frames() - 1 - i] *= g;
+        if (part.fade_in) x[i] *= g;
+        if (part.fade_out) x[section.num_frames() - 1 - i] *= g;
       }
     }
-    for (const AudioBlock& part : {section, silence.block()}) {
-      fed.process(part);
-      SPECTRUM_TRY((*encoder)->write(part));
+    fed.process(section);
+    SPECTRUM_TRY((*encoder)->write(section));
+    if (part.fade_out) {  // silence between sections; the file ends with the last one as the real file does
+      fed.process(silence.block());
+      SPECTRUM_TRY((*encoder)->write(silence.block()));
     }
     trial.seconds += static_cast<double>(section.num_frames()) / rate;
   }

@@ -13,13 +13,14 @@
 
 namespace spectrum::mastering {
 
-inline constexpr int kTrialSections = 12;
-inline constexpr double kTrialSectionS = 2.0;
+inline constexpr int kTrialSections = 6;
+inline constexpr double kTrialSectionS = 1.5;
 inline constexpr double kTrialWarmUpS = 1.0;  // the limiter's state settles well within it (slow release 400 ms)
 
 // Keeps, as a pass streams the pre-limiter signal by, the kTrialSections windows of kTrialSectionS (on a fixed
 // grid) with the highest sample peaks, where the limiter will work hardest, each with kTrialWarmUpS of the
-// audio before it. Memory is fixed in prepare(); process() neither allocates nor throws.
+// audio before it; and the first and last windows, where the encoder starts and stops (an abrupt start is
+// where AAC overshoots most). Memory is fixed in prepare(); process() neither allocates nor throws.
 class TrialSections {
  public:
   struct Section {
@@ -33,11 +34,15 @@ class TrialSections {
   // Offers the last, partial window.
   void finish() noexcept;
   [[nodiscard]] const std::vector<Section>& sections() const noexcept { return kept_; }
+  [[nodiscard]] const Section& first() const noexcept { return first_; }
+  [[nodiscard]] const Section& last() const noexcept { return last_; }
+  [[nodiscard]] bool single_window() const noexcept { return windows_ == 1; }
   [[nodiscard]] std::size_t warm_up_frames() const noexcept { return warm_up_; }
   [[nodiscard]] int num_channels() const noexcept { return channels_; }
 
  private:
   void offer_window() noexcept;
+  void copy_window(Section& to) const noexcept;
 
   int channels_ = 0;
   std::size_t window_ = 0;
@@ -46,7 +51,10 @@ class TrialSections {
   std::size_t written_ = 0;                  // frames ever written into history_
   std::size_t in_window_ = 0;                // frames of the current window so far
   float window_peak_ = 0.0F;
+  std::size_t windows_ = 0;  // completed so far
   std::vector<Section> kept_;
+  Section first_;
+  Section last_;
 };
 
 struct CodecTrial {

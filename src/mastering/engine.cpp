@@ -52,10 +52,10 @@ bool is_lossy(OutputFormat f) {
 
 // Lossy output aims the limiter at the ceiling minus the codec's overshoot that a trial encode measured
 // (mastering/codec_trial.h), minus a safety margin, since the trial sees only the most demanding sections: the
-// whole file's largest overshoot is larger. AAC's varies most between the trial and the whole file (up to
-// ~0.5 dB on the real-music corpus, docs/benchmarks.md).
+// whole file's largest overshoot can be larger. AAC's varies most between the trial and the whole file (by up
+// to ~0.4 dB on the real-music corpus, docs/benchmarks.md).
 double codec_trial_safety_db(OutputFormat f) {
-  return f == OutputFormat::kAac ? 0.6 : 0.35;
+  return f == OutputFormat::kAac ? 0.45 : 0.35;
 }
 // A codec that lowers the peaks (a low-rate MP3's low-pass) lets the limiter aim over the ceiling, by at most this.
 constexpr double kMaxCodecUndershootDb = 1.0;
