@@ -4,9 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#include "audio/decoder.h"
 #include "dsp/max_abs.h"
-#include "mastering/analysis.h"
 #include "mastering/chain.h"
 
 namespace spectrum::mastering {
@@ -90,7 +88,7 @@ void TrialSections::offer_window() noexcept {
   window_peak_ = 0.0F;
 }
 
-Expected<CodecTrial> run_codec_trial(const CodecTrialInput& input) {
+Expected<TrialEncode> encode_trial(const CodecTrialInput& input) {
   const TrialSections& store = *input.sections;
   const double rate = input.sample_rate_hz;
   const int channels = store.num_channels();
@@ -114,7 +112,7 @@ Expected<CodecTrial> run_codec_trial(const CodecTrialInput& input) {
   AudioBuffer buffer(channels, slot + latency);
   AudioBuffer silence(channels, gap);
   silence.block().clear();
-  CodecTrial trial;
+  TrialEncode trial;
   // The file as the real one starts (no fade-in) and ends (no fade-out); the loudest sections between, faded.
   struct Part {
     const TrialSections::Section* section;
@@ -155,24 +153,14 @@ Expected<CodecTrial> run_codec_trial(const CodecTrialInput& input) {
     trial.seconds += static_cast<double>(section.num_frames()) / rate;
   }
   SPECTRUM_TRY((*encoder)->commit());
-  const TrackAnalysis before = fed.finish("");
-
-  auto decoder = audio::Decoder::open(input.scratch);
-  if (!decoder) return std::move(decoder).error();
-  const audio::StreamInfo& info = (*decoder)->info();
-  TrackAnalyzer decoded;
-  decoded.prepare(info.sample_rate_hz, info.channels, 0.0, {.true_peak = true, .spectrum = false});
-  AudioBuffer read_buffer(info.channels, 16384);
-  for (;;) {
-    auto n = (*decoder)->read(read_buffer);
-    if (!n) return std::move(n).error();
-    if (*n == 0) break;
-    decoded.process(read_buffer.block());
-  }
-  const TrackAnalysis after = decoded.finish("");
-  trial.peak_overshoot_db = true_peak_db(after) - true_peak_db(before);
-  trial.loudness_shift_db = energy_db(after) - energy_db(before);
+  trial.fed = fed.finish("");
   return trial;
+}
+
+CodecTrial codec_effect(const TrialEncode& encoded, const TrackAnalysis& decoded) {
+  return {.peak_overshoot_db = true_peak_db(decoded) - true_peak_db(encoded.fed),
+          .loudness_shift_db = energy_db(decoded) - energy_db(encoded.fed),
+          .seconds = encoded.seconds};
 }
 
 }  // namespace spectrum::mastering

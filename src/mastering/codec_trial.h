@@ -10,6 +10,7 @@
 #include "audio/encoder.h"
 #include "common/audio_block.h"
 #include "common/status.h"
+#include "mastering/analysis.h"
 
 namespace spectrum::mastering {
 
@@ -72,8 +73,16 @@ struct CodecTrialInput {
   std::filesystem::path scratch;  // a temporary file for the trial; removed by the caller
 };
 
-// Each section limited as in the real pass (from its warm-up), faded in and out, with silence between, in one
-// file, encoded, decoded and measured against what was fed. Errors: those of the encoder and decoder.
-Expected<CodecTrial> run_codec_trial(const CodecTrialInput& input);
+// What encode_trial() fed the encoder: its measurement and the seconds of section audio in it.
+struct TrialEncode {
+  TrackAnalysis fed;
+  double seconds = 0.0;
+};
+
+// Each section limited as in the real pass (from its warm-up), faded in and out, with silence between, encoded
+// in one file at input.scratch. Errors: the encoder's. The caller decodes and measures the file as it measures
+// every file it encodes, then codec_effect() compares.
+Expected<TrialEncode> encode_trial(const CodecTrialInput& input);
+CodecTrial codec_effect(const TrialEncode& encoded, const TrackAnalysis& decoded);
 
 }  // namespace spectrum::mastering

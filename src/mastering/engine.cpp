@@ -231,6 +231,14 @@ Expected<TrackAnalysis> measure(FrameSource& source, const Track& track, TrackAn
   return measure(source, track, options, progress, [](const AudioBlock&) { return Status{}; });
 }
 
+// Decodes and measures a file the engine has just encoded (the delivered file, a codec trial).
+Expected<TrackAnalysis> measure_encoded(const std::filesystem::path& path, const MasterJob& job,
+                                        TrackAnalyzer::Options options, const Progress* progress) {
+  auto decoded = open_track(path, &job, {});
+  if (!decoded) return Error{ErrorCode::kInternal, "cannot decode the encoded output: " + decoded.error().message};
+  return measure(*decoded->decoded, *decoded, options, progress);
+}
+
 // Pass 1: measure the input; keep it in memory while it fits the budget.
 Expected<TrackAnalysis> analyse_input(Track& track, std::size_t cache_budget_bytes, Progress* progress) {
   // Decide up front from the container's duration, so a long track never fills the cache only to drop it
@@ -530,17 +538,20 @@ Expected<MasterReport> master_file(const MasterJob& job) {
     progress.stage("trial encode", 0.5, 0.55, input->frames);
     auto scratch = AtomicFile::create(job.output);  // removed when it goes out of scope
     if (!scratch) return std::move(scratch).error();
-    auto trial = run_codec_trial({.sections = &trial_sections,
-                                  .sample_rate_hz = track.sample_rate_hz,
-                                  .gain_db = first->gain_db,
-                                  .limiter_ceiling_dbtp = trial_ceiling,
-                                  .encoder = enc_options,
-                                  .scratch = scratch->temp_path()});
-    if (!trial) return std::move(trial).error();
-    report.codec_trial = CodecTrialReport{trial->peak_overshoot_db, trial->loudness_shift_db, trial->seconds};
-    ceiling = job.settings.true_peak_ceiling_dbtp - std::max(trial->peak_overshoot_db, -kMaxCodecUndershootDb) -
+    auto encoded = encode_trial({.sections = &trial_sections,
+                                 .sample_rate_hz = track.sample_rate_hz,
+                                 .gain_db = first->gain_db,
+                                 .limiter_ceiling_dbtp = trial_ceiling,
+                                 .encoder = enc_options,
+                                 .scratch = scratch->temp_path()});
+    if (!encoded) return std::move(encoded).error();
+    auto decoded = measure_encoded(scratch->temp_path(), job, {.true_peak = true, .spectrum = false}, nullptr);
+    if (!decoded) return std::move(decoded).error();
+    const CodecTrial trial = codec_effect(*encoded, *decoded);
+    report.codec_trial = CodecTrialReport{trial.peak_overshoot_db, trial.loudness_shift_db, trial.seconds};
+    ceiling = job.settings.true_peak_ceiling_dbtp - std::max(trial.peak_overshoot_db, -kMaxCodecUndershootDb) -
               codec_trial_safety_db(*format);
-    aim = target - trial->loudness_shift_db;
+    aim = target - trial.loudness_shift_db;
     // The first solution's gain lands at or under the new aim with the limiter tighter: a start for the loop.
     if (first->reached() && aim >= first->loudness_lufs && ceiling <= trial_ceiling) known_low_db = first->gain_db;
   }
@@ -579,9 +590,7 @@ Expected<MasterReport> master_file(const MasterJob& job) {
       delivered = *passes.written_file();
     } else {
       progress.stage("verify", 0.9, 1.0, input->frames);
-      auto decoded = open_track(destination->temp_path(), &job, {});
-      if (!decoded) return Error{ErrorCode::kInternal, "cannot decode the encoded output: " + decoded.error().message};
-      auto measured = analyse_input(*decoded, 0, &progress);
+      auto measured = measure_encoded(destination->temp_path(), job, {}, &progress);
       if (!measured) return std::move(measured).error();
       delivered = std::move(*measured);
     }
