@@ -275,11 +275,10 @@ Status check_cancel(const MasterJob& job) {
 }
 
 // Passes of gain and limiter over the pre-limiter signal: the loudness loop's probe, and the delivery's writes.
-// A loudness pass meters loudness only. A write pass encodes the output into the temporary file: a lossless
-// file is measured in full as it is written (RoundingStage hands on the samples as the file stores them), so
-// it needs no decode; a lossy one is measured after decoding, and metering its input as well would only load
-// the encoder's core. PCM outputs are cheap to write, so a loop pass that will probably meet the target
-// writes: if it does, it is the output and no separate pass is needed.
+// A loudness pass meters loudness only. A write pass encodes the output into the temporary file and meters
+// what it encodes: a lossless file in full (RoundingStage hands on the samples as the file stores them), so it
+// needs no decode; a lossy one by its loudness only, the file itself being measured after decoding. A loop
+// pass that will probably meet the target writes: if it does, it is the output and no separate pass is needed.
 class OutputPasses final : public LoudnessProbe {
  public:
   struct Io {
@@ -297,9 +296,9 @@ class OutputPasses final : public LoudnessProbe {
   OutputPasses(Io io, MasterReport& report) : io_(io), report_(report) {}
 
   Expected<double> loudness_at(double gain_db, bool likely_final) override {
-    if (io_.lossy || !likely_final) return loudness_pass(gain_db);
+    if (!likely_final) return loudness_pass(gain_db);
     SPECTRUM_TRY(write(gain_db));
-    return written_file_->normalisable_lufs();
+    return written_lufs_;
   }
 
   // Encodes the output at `gain_db`; counts the pass and takes the limiter's figures into the report.
@@ -310,19 +309,16 @@ class OutputPasses final : public LoudnessProbe {
     auto encoder = audio::Encoder::create(io_.temp_path, io_.enc_options);
     if (!encoder) return std::move(encoder).error();
     const auto encode = [&](const AudioBlock& block) { return (*encoder)->write(block); };
-    std::optional<TrackAnalysis> file;
-    if (io_.lossy) {
-      SPECTRUM_TRY(for_each_block(io_.limited, io_.track, &io_.progress, encode));
-    } else {
-      auto measured = measure(io_.rounded, io_.track, {}, &io_.progress, encode);
-      if (!measured) return std::move(measured).error();
-      file = std::move(*measured);
-    }
+    auto measured = io_.lossy ? measure(io_.limited, io_.track, {.true_peak = false, .spectrum = false},
+                                        &io_.progress, encode)
+                              : measure(io_.rounded, io_.track, {}, &io_.progress, encode);
+    if (!measured) return std::move(measured).error();
     SPECTRUM_TRY((*encoder)->commit());
     ++report_.encode_passes;
     report_.limiter = io_.stage.limiter_gain_reduction();
     written_gain_db_ = gain_db;
-    written_file_ = std::move(file);
+    written_lufs_ = measured->normalisable_lufs();
+    if (!io_.lossy) written_file_ = std::move(*measured);
     return {};
   }
 
@@ -353,6 +349,7 @@ class OutputPasses final : public LoudnessProbe {
   MasterReport& report_;
   std::optional<double> written_gain_db_;
   std::optional<TrackAnalysis> written_file_;
+  double written_lufs_ = 0.0;  // what the encoder was given
   int output_passes_ = 0;
 };
 
@@ -476,11 +473,30 @@ Expected<MasterReport> master_file(const MasterJob& job) {
       limiting_model.emplace(side_chain);
     }
   } else {
-    pre_analysis = measure(streamed_pre, track, {.true_peak = true, .spectrum = false}, &progress,
+    // The side chain is recorded block by block, only into the limiting model (whose histogram is all it keeps).
+    std::vector<float> held(std::max(track.block_frames, static_cast<std::size_t>(stage.latency_frames())));
+    dsp::LimiterSideChain recorder;
+    recorder.prepare(spec);
+    LimitingModel::Builder model;
+    float true_peak = 0.0F;
+    const auto record = [&](std::span<const float> values) {
+      model.add(values);
+      true_peak = std::max(true_peak, dsp::max_abs(values.data(), values.size()));
+    };
+    pre_analysis = measure(streamed_pre, track, {.true_peak = false, .spectrum = false}, &progress,
                            [&](const AudioBlock& block) -> Status {
+                             recorder.process(block, held.data());
+                             record(std::span(held.data(), block.num_frames()));
                              if (lossy) trial_sections.process(block);
                              return {};
                            });
+    if (pre_analysis) {
+      const std::span rest(held.data(), static_cast<std::size_t>(stage.latency_frames()));
+      flush_side_chain(recorder, spec, rest);
+      record(rest);
+      pre_analysis->measurement.true_peak_dbtp = amplitude_db(true_peak);
+      limiting_model.emplace(std::move(model).finish());
+    }
   }
   trial_sections.finish();
   if (!pre_analysis) return std::move(pre_analysis).error();
@@ -517,21 +533,23 @@ Expected<MasterReport> master_file(const MasterJob& job) {
                        .frames = input->frames},
                       report);
 
-  // Lossy output: solve for the PCM ceiling, encode the most demanding sections of that master once,
-  // and aim the real pass by what the codec did to them: the limiter under the ceiling by the codec's
-  // overshoot, the loop at the target minus the codec's loudness shift. One full encode in the usual case.
+  // Lossy output: estimate the gain for the PCM ceiling (one pass and the limiting model), encode the most
+  // demanding sections of that master once, and aim the real passes by what the codec did to them: the
+  // limiter under the ceiling by the codec's overshoot, the loop at the target minus the codec's loudness
+  // shift. The pass already measured carries over to the new ceiling (at_ceiling). One full encode in the
+  // usual case.
   double aim = target;
-  std::optional<double> known_low_db;
+  std::vector<MeasuredPass> loop_passes;  // measured so far, mapped to the limiter's current ceiling
   if (lossy && !silent) {
     SPECTRUM_TRY(check_cancel(job));
-    const double trial_ceiling = job.settings.true_peak_ceiling_dbtp - kPcmCeilingMarginDb;
-    stage.set_ceiling_dbtp(trial_ceiling);
+    const double trial_ceiling = ceiling;
     auto first = solve_gain({.pre_limiter_lufs = pre_analysis->normalisable_lufs(),
                              .pre_limiter_tp_dbtp = pre_analysis->measurement.true_peak_dbtp,
                              .target_lufs = target,
                              .ceiling_dbtp = trial_ceiling,
-                             .known_low_db = std::nullopt,
-                             .model = limiting_model ? &*limiting_model : nullptr},
+                             .measured = {},
+                             .model = limiting_model ? &*limiting_model : nullptr,
+                             .max_passes = 1},
                             passes);
     if (!first) return std::move(first).error();
     report.loudness_passes += first->passes;
@@ -540,7 +558,7 @@ Expected<MasterReport> master_file(const MasterJob& job) {
     if (!scratch) return std::move(scratch).error();
     auto encoded = encode_trial({.sections = &trial_sections,
                                  .sample_rate_hz = track.sample_rate_hz,
-                                 .gain_db = first->gain_db,
+                                 .gain_db = first->next_gain_db,
                                  .limiter_ceiling_dbtp = trial_ceiling,
                                  .encoder = enc_options,
                                  .scratch = scratch->temp_path()});
@@ -552,8 +570,7 @@ Expected<MasterReport> master_file(const MasterJob& job) {
     ceiling = job.settings.true_peak_ceiling_dbtp - std::max(trial.peak_overshoot_db, -kMaxCodecUndershootDb) -
               codec_trial_safety_db(*format);
     aim = target - trial.loudness_shift_db;
-    // The first solution's gain lands at or under the new aim with the limiter tighter: a start for the loop.
-    if (first->reached() && aim >= first->loudness_lufs && ceiling <= trial_ceiling) known_low_db = first->gain_db;
+    for (const MeasuredPass& pass : first->history) loop_passes.push_back(at_ceiling(pass, trial_ceiling, ceiling));
   }
 
   double loop_gain_db = 0.0;
@@ -572,12 +589,12 @@ Expected<MasterReport> master_file(const MasterJob& job) {
                               .pre_limiter_tp_dbtp = pre_analysis->measurement.true_peak_dbtp,
                               .target_lufs = aim,
                               .ceiling_dbtp = ceiling,
-                              .known_low_db = known_low_db,
+                              .measured = loop_passes,
                               .model = limiting_model ? &*limiting_model : nullptr},
                              passes);
       if (!loop) return std::move(loop).error();
       loop_gain_db = loop->gain_db;
-      known_low_db = loop_gain_db;  // a tighter ceiling after a retry lands lower at the same gain
+      loop_passes.insert(loop_passes.end(), loop->history.begin(), loop->history.end());
       loop_outcome = loop->outcome;
       report.loudness_passes += loop->passes;
       solve = false;
@@ -600,7 +617,10 @@ Expected<MasterReport> master_file(const MasterJob& job) {
     const bool last = attempt + 1 == kMaxDeliveryAttempts;
     if (tp_excess > 0.0) {
       if (attempt + 2 < kMaxDeliveryAttempts) {
-        ceiling -= tp_excess + kTruePeakRetryMarginDb;  // tighten the limiter and solve the loudness again
+        // Tighten the limiter and solve the loudness again, from the passes measured so far.
+        const double tighter = ceiling - (tp_excess + kTruePeakRetryMarginDb);
+        for (MeasuredPass& pass : loop_passes) pass = at_ceiling(pass, ceiling, tighter);
+        ceiling = tighter;
         gain_adjust_db = 0.0;
         solve = true;
       } else {

@@ -4,6 +4,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <utility>
 
 #include "dsp/max_abs.h"
 
@@ -13,14 +14,44 @@ std::size_t LimitingModel::bin_of(float peak) noexcept {
   return static_cast<std::size_t>(std::bit_cast<std::uint32_t>(std::abs(peak)) >> 16);
 }
 
-LimitingModel::LimitingModel(std::span<const float> held_peaks)
-    : energy_below_(kBins, 0.0), count_above_(kBins, 0.0), bin_energy_(kBins, 0.0), bin_count_(kBins, 0.0) {
-  for (std::size_t i = 0; i < held_peaks.size(); i += kGroupFrames) {
-    const float peak = dsp::max_abs(held_peaks.data() + i, std::min(kGroupFrames, held_peaks.size() - i));
-    const std::size_t bin = bin_of(peak);
-    bin_energy_[bin] += static_cast<double>(peak) * static_cast<double>(peak);
-    bin_count_[bin] += 1.0;
+LimitingModel::Builder::Builder() : bin_energy_(kBins, 0.0), bin_count_(kBins, 0.0) {}
+
+void LimitingModel::Builder::add_group(float peak) noexcept {
+  const std::size_t bin = bin_of(peak);
+  bin_energy_[bin] += static_cast<double>(peak) * static_cast<double>(peak);
+  bin_count_[bin] += 1.0;
+}
+
+void LimitingModel::Builder::add(std::span<const float> held_peaks) noexcept {
+  while (!held_peaks.empty()) {
+    const std::size_t n = std::min(kGroupFrames - group_frames_, held_peaks.size());
+    group_peak_ = std::max(group_peak_, dsp::max_abs(held_peaks.data(), n));
+    group_frames_ += n;
+    held_peaks = held_peaks.subspan(n);
+    if (group_frames_ == kGroupFrames) {
+      add_group(group_peak_);
+      group_peak_ = 0.0F;
+      group_frames_ = 0;
+    }
   }
+}
+
+LimitingModel LimitingModel::Builder::finish() && {
+  if (group_frames_ > 0) add_group(group_peak_);
+  return {std::move(bin_energy_), std::move(bin_count_)};
+}
+
+LimitingModel::LimitingModel(std::span<const float> held_peaks) : LimitingModel([&] {
+  Builder builder;
+  builder.add(held_peaks);
+  return std::move(builder).finish();
+}()) {}
+
+LimitingModel::LimitingModel(std::vector<double> bin_energy, std::vector<double> bin_count)
+    : energy_below_(kBins, 0.0),
+      count_above_(kBins, 0.0),
+      bin_energy_(std::move(bin_energy)),
+      bin_count_(std::move(bin_count)) {
   double energy = 0.0;
   for (std::size_t b = 0; b < kBins; ++b) {
     energy_below_[b] = energy;

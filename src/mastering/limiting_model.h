@@ -36,6 +36,21 @@ class LimitingModel {
     double loss_db;
   };
 
+  // Collects the side chain as it is recorded, in pieces of any size (a streamed track's blocks).
+  class Builder {
+   public:
+    Builder();
+    void add(std::span<const float> held_peaks) noexcept;
+    [[nodiscard]] LimitingModel finish() &&;
+
+   private:
+    void add_group(float peak) noexcept;
+    std::vector<double> bin_energy_;
+    std::vector<double> bin_count_;
+    float group_peak_ = 0.0F;  // the group being filled
+    std::size_t group_frames_ = 0;
+  };
+
   explicit LimitingModel(std::span<const float> held_peaks);
 
   // dB of loudness a static limiter at `ceiling_dbtp` removes after `gain_db` of gain; >= 0.
@@ -51,6 +66,7 @@ class LimitingModel {
  private:
   static constexpr std::size_t kBins = 1U << 15;  // non-negative floats' top 16 bits
 
+  LimitingModel(std::vector<double> bin_energy, std::vector<double> bin_count);
   [[nodiscard]] static std::size_t bin_of(float peak) noexcept;
 
   std::vector<double> energy_below_;  // energy_below_[b]: energy of all bins under b

@@ -9,7 +9,9 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -38,15 +40,27 @@ class LoudnessProbe {
   virtual Expected<double> loudness_at(double gain_db, bool likely_final) = 0;
 };
 
+// A pass of gain and limiter: the gain ahead of the limiter and the output's loudness.
+struct MeasuredPass {
+  double gain_db = 0.0;
+  double loudness_lufs = 0.0;
+};
+
+// The limiter is scale-invariant (its gain depends only on the ratio of each peak to the ceiling), so a pass
+// measured with the ceiling at `from_dbtp` tells exactly what a ceiling d = from - to dB lower gives: d dB less
+// gain lands d dB lower. A new ceiling then costs no new pass to start from.
+[[nodiscard]] MeasuredPass at_ceiling(MeasuredPass pass, double from_dbtp, double to_dbtp);
+
 struct LoopInput {
   double pre_limiter_lufs = 0.0;     // the signal ahead of the gain and the limiter (normalisable loudness)
   double pre_limiter_tp_dbtp = 0.0;  // and its true peak
   double target_lufs = 0.0;
   double ceiling_dbtp = 0.0;  // the limiter's
-  // A gain already known to land at or under the target (a previous solution for a higher ceiling), where
-  // the search starts instead of the open-loop gain.
-  std::optional<double> known_low_db;
+  // Passes already measured at this ceiling and pre-limiter signal (for example a solution for another
+  // ceiling, mapped by at_ceiling): the search starts from them instead of at the open-loop gain.
+  std::span<const MeasuredPass> measured;
   const LimitingModel* model = nullptr;  // optional: aims the passes taken below the target
+  int max_passes = kMaxLoopPasses;       // fewer: a first estimate (the result's next_gain_db)
 };
 
 enum class LoopOutcome {
@@ -62,6 +76,10 @@ struct LoopResult {
   double loudness_lufs = 0.0;  // and its loudness
   int passes = 0;              // probe calls
   LoopOutcome outcome = LoopOutcome::kReached;
+  std::vector<MeasuredPass> history;  // the passes this call measured, in order
+  // The loop's best estimate of the solution: the gain it would measure next when the passes ran out, else
+  // gain_db.
+  double next_gain_db = 0.0;
   [[nodiscard]] bool reached() const { return outcome == LoopOutcome::kReached; }
 };
 

@@ -45,7 +45,7 @@ LoopInput input(double target_lufs) {
           .pre_limiter_tp_dbtp = kPreTruePeak,
           .target_lufs = target_lufs,
           .ceiling_dbtp = kCeilingDbtp,
-          .known_low_db = std::nullopt,
+          .measured = {},
           .model = nullptr};
 }
 
@@ -181,26 +181,84 @@ TEST(LoudnessLoopTest, ProbeErrorIsPropagated) {
   EXPECT_EQ(probe.calls, 2);
 }
 
-// (e) A known low gain is where the search starts (kept within [open loop, open loop + kMaxLimitingDb]).
-TEST(LoudnessLoopTest, KnownLowGainIsTriedFirst) {
-  LoopInput in = input(-10.0);
-  in.known_low_db = 16.5;
-  LawProbe probe(soft_knee_loudness);
-  auto r = solve_gain(in, probe);
-  ASSERT_TRUE(r.ok());
-  ASSERT_FALSE(probe.gains.empty());
-  EXPECT_DOUBLE_EQ(probe.gains.front(), 16.5);
-  EXPECT_EQ(r->outcome, LoopOutcome::kReached);
+// (e) Passes already measured are where the search starts: no pass is repeated, and one within the aim
+// needs no pass at all.
+TEST(LoudnessLoopTest, MeasuredPassesStartTheSearch) {
+  const double target = -10.0;
+  LawProbe fresh(soft_knee_loudness);
+  auto plain = solve_gain(input(target), fresh);
+  ASSERT_TRUE(plain.ok());
+  ASSERT_GE(plain->passes, 2);
+  ASSERT_EQ(plain->history.size(), static_cast<std::size_t>(plain->passes));
 
-  // One under the open-loop gain, or past the cap, is clamped into the bracket.
-  in.known_low_db = 3.0;
-  LawProbe low(soft_knee_loudness);
-  ASSERT_TRUE(solve_gain(in, low).ok());
-  EXPECT_DOUBLE_EQ(low.gains.front(), 14.0);
-  in.known_low_db = 60.0;
-  LawProbe high(soft_knee_loudness);
-  ASSERT_TRUE(solve_gain(in, high).ok());
-  EXPECT_DOUBLE_EQ(high.gains.front(), 14.0 + kMaxLimitingDb);
+  // Handing the first pass over saves exactly that pass, and the loop goes on as it did.
+  LoopInput in = input(target);
+  const std::vector<MeasuredPass> first(plain->history.begin(), plain->history.begin() + 1);
+  in.measured = first;
+  LawProbe resumed(soft_knee_loudness);
+  auto r = solve_gain(in, resumed);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->passes, plain->passes - 1);
+  ASSERT_FALSE(resumed.gains.empty());
+  EXPECT_DOUBLE_EQ(resumed.gains.front(), fresh.gains[1]);
+  EXPECT_DOUBLE_EQ(r->gain_db, plain->gain_db);
+
+  // The solution itself needs no pass.
+  in.measured = plain->history;
+  LawProbe none(soft_knee_loudness);
+  auto done = solve_gain(in, none);
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->passes, 0);
+  EXPECT_DOUBLE_EQ(done->gain_db, plain->gain_db);
+  EXPECT_DOUBLE_EQ(done->next_gain_db, plain->gain_db);
+}
+
+// A pass budget gives an estimate: the gain the loop would have measured next.
+TEST(LoudnessLoopTest, PassBudgetGivesTheNextGain) {
+  const double target = -10.0;
+  LawProbe fresh(soft_knee_loudness);
+  ASSERT_TRUE(solve_gain(input(target), fresh).ok());
+  ASSERT_GE(fresh.gains.size(), 2U);
+  LoopInput in = input(target);
+  in.max_passes = 1;
+  LawProbe one(soft_knee_loudness);
+  auto r = solve_gain(in, one);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->passes, 1);
+  EXPECT_EQ(r->outcome, LoopOutcome::kPassBudget);
+  EXPECT_DOUBLE_EQ(r->next_gain_db, fresh.gains[1]);
+  EXPECT_DOUBLE_EQ(r->gain_db, fresh.gains[0]);
+}
+
+// at_ceiling holds for a scale-invariant limiter: a law whose loss depends on the gain over the ceiling only.
+TEST(LoudnessLoopTest, PassesCarryOverToALowerCeiling) {
+  const auto law_at = [](double ceiling_dbtp) {
+    return [ceiling_dbtp](double g) { return soft_knee_loudness(g + (kCeilingDbtp - ceiling_dbtp)) - (kCeilingDbtp - ceiling_dbtp); };
+  };
+  const double lower = kCeilingDbtp - 0.7;
+  for (const double g : {12.0, 15.5, 20.0}) {
+    const MeasuredPass mapped = at_ceiling({g, soft_knee_loudness(g)}, kCeilingDbtp, lower);
+    EXPECT_NEAR(mapped.loudness_lufs, law_at(lower)(mapped.gain_db), 1e-12) << g;
+    EXPECT_DOUBLE_EQ(mapped.gain_db, g - 0.7);
+  }
+  // A solution for the higher ceiling, carried over, saves the lower ceiling's search passes.
+  const double target = -10.0;
+  LawProbe high(law_at(kCeilingDbtp));
+  auto first = solve_gain(input(target), high);
+  ASSERT_TRUE(first.ok());
+  LoopInput in = input(target);
+  in.ceiling_dbtp = lower;
+  LawProbe cold(law_at(lower));
+  auto from_scratch = solve_gain(in, cold);
+  std::vector<MeasuredPass> carried;
+  for (const MeasuredPass& p : first->history) carried.push_back(at_ceiling(p, kCeilingDbtp, lower));
+  in.measured = carried;
+  LawProbe warm(law_at(lower));
+  auto resumed = solve_gain(in, warm);
+  ASSERT_TRUE(from_scratch.ok() && resumed.ok());
+  EXPECT_EQ(resumed->outcome, LoopOutcome::kReached);
+  EXPECT_NEAR(resumed->loudness_lufs, target, kLoopAimLu);
+  EXPECT_LT(resumed->passes, from_scratch->passes);
 }
 
 // A pass is flagged likely final once its predecessor missed by less than kLikelyFinalLu; the first is not.
