@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <array>
 #include <bit>
-#include <cctype>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <string_view>
 #include <system_error>
 
 #include "audio/ffmpeg_util.h"
+#include "common/text.h"
 
 extern "C" {
 #include <libavutil/channel_layout.h>
@@ -20,7 +22,6 @@ namespace spectrum::audio {
 namespace {
 
 namespace fs = std::filesystem;
-using mastering::OutputFormat;
 
 // Container and codec bookkeeping that is not the user's metadata; carrying it into an output would
 // be wrong (the muxer writes its own) or meaningless.
@@ -32,26 +33,38 @@ bool is_pcm(AVCodecID id) noexcept {
   return id >= AV_CODEC_ID_PCM_S16LE && id < AV_CODEC_ID_ADPCM_IMA_QT;
 }
 
-std::optional<OutputFormat> format_of(std::string_view container, AVCodecID codec) noexcept {
-  switch (codec) {
-    case AV_CODEC_ID_FLAC:
-      return OutputFormat::kFlac;
-    case AV_CODEC_ID_MP3:
-      return OutputFormat::kMp3;
-    case AV_CODEC_ID_AAC:
-      return OutputFormat::kAac;
-    case AV_CODEC_ID_VORBIS:
-      return OutputFormat::kVorbis;
-    case AV_CODEC_ID_OPUS:
-      return OutputFormat::kOpus;
-    default:
-      break;
+bool readable(const fs::path& path) noexcept {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return false;
+  std::array<char, 1> byte{};
+  const bool ok = std::fread(byte.data(), 1, byte.size(), file) == byte.size() || std::feof(file) != 0;
+  std::fclose(file);
+  return ok;
+}
+
+// A RIFF (WAV) or FORM (AIFF) file states its total size in its first 8 bytes: the bytes it claims beyond
+// its end (0 when none, or when the size is the "unknown" 0 or 0xFFFFFFFF some recorders write).
+std::int64_t bytes_missing_from_header(const fs::path& path) noexcept {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return 0;
+  std::array<unsigned char, 8> head{};
+  const bool read = std::fread(head.data(), 1, head.size(), file) == head.size();
+  std::fclose(file);
+  if (!read) return 0;
+  const bool riff = std::memcmp(head.data(), "RIFF", 4) == 0;
+  const bool form = std::memcmp(head.data(), "FORM", 4) == 0;
+  if (!riff && !form) return 0;
+  std::uint32_t size = 0;
+  for (int i = 0; i < 4; ++i) {
+    const std::uint32_t byte = head[static_cast<std::size_t>(riff ? 7 - i : 4 + i)];
+    size = (size << 8) | byte;
   }
-  if (is_pcm(codec)) {
-    if (container == "wav") return OutputFormat::kWav;
-    if (container == "aiff") return OutputFormat::kAiff;
-  }
-  return std::nullopt;
+  if (size == 0 || size == 0xFFFFFFFFU) return 0;
+  std::error_code ec;
+  const auto actual = fs::file_size(path, ec);
+  if (ec) return 0;
+  const std::int64_t claimed = static_cast<std::int64_t>(size) + 8;
+  return std::max<std::int64_t>(0, claimed - static_cast<std::int64_t>(actual));
 }
 
 bool is_float_format(int sample_format) noexcept {
@@ -59,16 +72,10 @@ bool is_float_format(int sample_format) noexcept {
   return packed == AV_SAMPLE_FMT_FLT || packed == AV_SAMPLE_FMT_DBL;
 }
 
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
 void append_tags(const AVDictionary* dict, std::vector<std::pair<std::string, std::string>>& tags) {
   const AVDictionaryEntry* entry = nullptr;
   while ((entry = av_dict_get(dict, "", entry, AV_DICT_IGNORE_SUFFIX)) != nullptr) {
-    std::string key = lower(entry->key);
+    std::string key = ascii_lower(entry->key);
     if (std::find(kTechnicalTags.begin(), kTechnicalTags.end(), key) != kTechnicalTags.end()) continue;
     const bool seen = std::any_of(tags.begin(), tags.end(), [&](const auto& tag) { return tag.first == key; });
     if (!seen) tags.emplace_back(std::move(key), entry->value);
@@ -87,7 +94,8 @@ Error too_many_channels(int channels) {
 Status check_rate(int sample_rate_hz) {
   if (sample_rate_hz < kMinSampleRateHz || sample_rate_hz > kMaxSampleRateHz) {
     return make_error(ErrorCode::kUnsupported, "input sample rate " + std::to_string(sample_rate_hz) +
-                                                   " Hz is outside the supported range of 8000 to 192000 Hz");
+                                                   " Hz is outside the supported range of " + std::to_string(kMinSampleRateHz) + " to " +
+                                                   std::to_string(kMaxSampleRateHz) + " Hz");
   }
   return {};
 }
@@ -127,6 +135,7 @@ struct Decoder::Impl {
   bool flush_sent = false;  // the demuxer ended and the decoder was told
   bool finished = false;    // the decoder returned its last frame
   std::int64_t nonfinite_replaced = 0;
+  std::int64_t damaged_packets = 0;  // refused by the codec and skipped
 
   ~Impl() { av_channel_layout_uninit(&swr_in_layout); }
 
@@ -145,7 +154,9 @@ Status Decoder::Impl::open_input() {
   int err = avformat_open_input(&raw, path.c_str(), nullptr, nullptr);
   if (err < 0) {
     if (err == AVERROR(ENOENT)) return make_error(ErrorCode::kNotFound, "file not found: " + name);
-    if (err == AVERROR(EACCES) || err == AVERROR(EIO)) {
+    // FFmpeg's demuxers also report a header cut short as EIO: only a file we cannot read ourselves is an
+    // I/O fault; one we can read is simply not decodable.
+    if ((err == AVERROR(EACCES) || err == AVERROR(EIO)) && !readable(path)) {
       return make_error(ErrorCode::kIoError, "cannot read " + name + ": " + ffmpeg::av_error_string(err));
     }
     return not_decodable(name, ffmpeg::av_error_string(err));
@@ -191,7 +202,7 @@ Status Decoder::Impl::open_input() {
   info.codec = avcodec_get_name(par.codec_id);
   info.channels = par.ch_layout.nb_channels;
   info.sample_rate_hz = par.sample_rate;
-  info.format = format_of(info.container, par.codec_id);
+  info.format = format_of_input(info.container, info.codec, is_pcm(par.codec_id));
   info.tags.clear();
   append_tags(format->metadata, info.tags);
   append_tags(stream->metadata, info.tags);
@@ -217,6 +228,7 @@ Expected<bool> Decoder::Impl::decode_more() {
       break;
     }
     if (err != AVERROR(EAGAIN)) {
+      ++damaged_packets;
       if (err != AVERROR_INVALIDDATA || ++consecutive_errors > kMaxConsecutiveErrors) {
         return not_decodable(name, ffmpeg::av_error_string(err));
       }
@@ -245,6 +257,7 @@ Expected<bool> Decoder::Impl::decode_more() {
     av_packet_unref(packet.get());
     if (err < 0 && err != AVERROR(EAGAIN)) {
       if (err == AVERROR(ENOMEM)) return make_error(ErrorCode::kInternal, "out of memory decoding " + name);
+      ++damaged_packets;
       if (++consecutive_errors > kMaxConsecutiveErrors) return not_decodable(name, ffmpeg::av_error_string(err));
     } else {
       consecutive_errors = 0;
@@ -402,6 +415,16 @@ Expected<std::unique_ptr<Decoder::Impl>> Decoder::Impl::open(const fs::path& pat
   } else {
     info.duration_frames_estimate = -1;
   }
+  // A duration from the bitrate is a guess, except for PCM, whose bitrate is exact.
+  const bool pcm = is_pcm(par.codec_id);
+  if (info.duration_frames_estimate > 0 &&
+      (pcm || impl->format->duration_estimation_method != AVFMT_DURATION_FROM_BITRATE)) {
+    info.stated_frames = info.duration_frames_estimate;
+  }
+  if (pcm && info.stated_frames > 0) {
+    const std::int64_t frame_bytes = static_cast<std::int64_t>(info.channels) * std::max(info.bits_per_sample, 8) / 8;
+    info.stated_frames += bytes_missing_from_header(path) / frame_bytes;
+  }
   return impl;
 }
 
@@ -420,6 +443,10 @@ const StreamInfo& Decoder::info() const noexcept {
 
 std::int64_t Decoder::nonfinite_samples_replaced() const noexcept {
   return impl_->nonfinite_replaced;
+}
+
+std::int64_t Decoder::damaged_packets_skipped() const noexcept {
+  return impl_->damaged_packets;
 }
 
 Expected<std::size_t> Decoder::read(AudioBuffer& buffer) {

@@ -18,75 +18,50 @@ extern "C" {
 namespace spectrum::audio {
 namespace {
 
-using mastering::OutputFormat;
-
-constexpr int kOpusSampleRateHz = 48000;
 // PCM encoders take any frame count; a fixed one keeps the output independent of the caller's blocks.
 constexpr int kPcmFrameFrames = 4096;
 // Opus input is resampled in chunks of this many input frames, so memory stays bounded for any block.
 constexpr std::size_t kResampleChunkFrames = 4096;
 
-std::string_view format_name(OutputFormat format) noexcept {
-  switch (format) {
-    case OutputFormat::kWav:
-      return "WAV";
-    case OutputFormat::kAiff:
-      return "AIFF";
-    case OutputFormat::kFlac:
-      return "FLAC";
-    case OutputFormat::kMp3:
-      return "MP3";
-    case OutputFormat::kAac:
-      return "AAC";
-    case OutputFormat::kVorbis:
-      return "Ogg Vorbis";
-    case OutputFormat::kOpus:
-      return "Opus";
-  }
-  return "unknown";
-}
-
-// What FFmpeg needs to write one of our formats.
+// What FFmpeg needs to write one of our formats: the table's muxer and encoder, and for PCM the encoder and
+// sample format of the depth.
 struct CodecChoice {
-  const char* muxer = nullptr;
-  const char* encoder = nullptr;  // by name: several encoders can share a codec id
+  std::string muxer;
+  std::string encoder;  // by name: several encoders can share a codec id
   AVSampleFormat sample_format = AV_SAMPLE_FMT_NONE;
-  int bits = 0;          // integer quantisation depth, 0 for float output
-  int default_kbps = 0;  // lossy formats with a bitrate
+  int bits = 0;  // integer quantisation depth, 0 for float output
 };
 
 Expected<CodecChoice> choose_codec(const EncoderOptions& options) {
+  const FormatTraits& format = traits(options.format);
   const bool is_float = options.is_float || options.bits_per_sample == 32;
   const int bits = options.bits_per_sample;
-  const bool pcm_depth_ok = bits == 16 || bits == 24 || bits == 32;
-  const std::string depth_error =
-      std::string(format_name(options.format)) + " output must be 16, 24 or 32 bits (got " + std::to_string(bits) + ")";
-  switch (options.format) {
-    case OutputFormat::kWav:
-      if (!pcm_depth_ok) return make_error(ErrorCode::kInvalidArgument, depth_error);
-      if (is_float) return CodecChoice{"wav", "pcm_f32le", AV_SAMPLE_FMT_FLT, 0, 0};
-      return CodecChoice{"wav", bits == 16 ? "pcm_s16le" : "pcm_s24le",
-                         bits == 16 ? AV_SAMPLE_FMT_S16 : AV_SAMPLE_FMT_S32, bits, 0};
-    case OutputFormat::kAiff:
-      if (!pcm_depth_ok) return make_error(ErrorCode::kInvalidArgument, depth_error);
-      if (is_float) return CodecChoice{"aiff", "pcm_f32be", AV_SAMPLE_FMT_FLT, 0, 0};
-      return CodecChoice{"aiff", bits == 16 ? "pcm_s16be" : "pcm_s24be",
-                         bits == 16 ? AV_SAMPLE_FMT_S16 : AV_SAMPLE_FMT_S32, bits, 0};
-    case OutputFormat::kFlac:
-      if (!pcm_depth_ok) return make_error(ErrorCode::kInvalidArgument, depth_error);
-      // FLAC has no float; 32-bit input is written at 24 bits, FLAC's practical maximum.
-      if (bits == 16) return CodecChoice{"flac", "flac", AV_SAMPLE_FMT_S16, 16, 0};
-      return CodecChoice{"flac", "flac", AV_SAMPLE_FMT_S32, 24, 0};
-    case OutputFormat::kMp3:
-      return CodecChoice{"mp3", "libmp3lame", AV_SAMPLE_FMT_FLTP, 0, 320};
-    case OutputFormat::kAac:
-      return CodecChoice{"ipod", "aac", AV_SAMPLE_FMT_FLTP, 0, 256};
-    case OutputFormat::kVorbis:
-      return CodecChoice{"ogg", "libvorbis", AV_SAMPLE_FMT_FLTP, 0, 0};
-    case OutputFormat::kOpus:
-      return CodecChoice{"opus", "libopus", AV_SAMPLE_FMT_FLT, 0, 192};
+  CodecChoice choice{std::string(format.muxer), std::string(format.encoder), AV_SAMPLE_FMT_FLTP, 0};
+  if (format.lossy) {
+    if (options.format == Format::kOpus) choice.sample_format = AV_SAMPLE_FMT_FLT;
+    return choice;
   }
-  return make_error(ErrorCode::kInvalidArgument, "unknown output format");
+  if (bits != 16 && bits != 24 && bits != 32) {
+    return make_error(ErrorCode::kInvalidArgument, std::string(format.display_name) +
+                                                       " output must be 16, 24 or 32 bits (got " +
+                                                       std::to_string(bits) + ")");
+  }
+  if (options.format == Format::kFlac) {
+    // FLAC has no float; 32-bit input is written at 24 bits, FLAC's practical maximum.
+    choice.bits = bits == 16 ? 16 : 24;
+    choice.sample_format = bits == 16 ? AV_SAMPLE_FMT_S16 : AV_SAMPLE_FMT_S32;
+    return choice;
+  }
+  const std::string_view endian = options.format == Format::kWav ? "le" : "be";
+  if (is_float) {
+    choice.encoder = "pcm_f32" + std::string(endian);
+    choice.sample_format = AV_SAMPLE_FMT_FLT;
+    return choice;
+  }
+  choice.encoder = (bits == 16 ? "pcm_s16" : "pcm_s24") + std::string(endian);
+  choice.sample_format = bits == 16 ? AV_SAMPLE_FMT_S16 : AV_SAMPLE_FMT_S32;
+  choice.bits = bits;
+  return choice;
 }
 
 bool rate_listed(const AVCodec& codec, int rate) {
@@ -106,20 +81,17 @@ bool format_listed(const AVCodec& codec, AVSampleFormat format) {
 }
 
 Status check_rate_for_format(const EncoderOptions& options, const AVCodec& codec) {
+  const FormatTraits& format = traits(options.format);
   const int rate = options.sample_rate_hz;
-  const std::string format(format_name(options.format));
   const std::string keep_rate = "; choose wav or flac to keep the sample rate";
-  if (options.format == OutputFormat::kMp3 && rate > 48000) {
-    return make_error(ErrorCode::kUnsupported,
-                      "MP3 cannot be written at " + std::to_string(rate) + " Hz (at most 48000 Hz)" + keep_rate);
+  if (format.max_rate_hz > 0 && rate > format.max_rate_hz) {
+    return make_error(ErrorCode::kUnsupported, std::string(format.display_name) + " cannot be written at " +
+                                                   std::to_string(rate) + " Hz (at most " +
+                                                   std::to_string(format.max_rate_hz) + " Hz)" + keep_rate);
   }
-  if (options.format == OutputFormat::kAac && rate > 96000) {
-    return make_error(ErrorCode::kUnsupported,
-                      "AAC cannot be written at " + std::to_string(rate) + " Hz (at most 96000 Hz)" + keep_rate);
-  }
-  if (options.format != OutputFormat::kOpus && !rate_listed(codec, rate)) {
-    return make_error(ErrorCode::kUnsupported,
-                      format + " cannot be written at " + std::to_string(rate) + " Hz" + keep_rate);
+  if (format.fixed_rate_hz == 0 && !rate_listed(codec, rate)) {
+    return make_error(ErrorCode::kUnsupported, std::string(format.display_name) + " cannot be written at " +
+                                                   std::to_string(rate) + " Hz" + keep_rate);
   }
   return {};
 }
@@ -172,9 +144,9 @@ Error Encoder::Impl::fail(Error error) {
 }
 
 Status Encoder::Impl::open(const std::filesystem::path& destination) {
-  const AVCodec* encoder = avcodec_find_encoder_by_name(choice.encoder);
+  const AVCodec* encoder = avcodec_find_encoder_by_name(choice.encoder.c_str());
   if (encoder == nullptr) {
-    return make_error(ErrorCode::kUnsupported, std::string(format_name(options.format)) + " output needs the '" +
+    return make_error(ErrorCode::kUnsupported, std::string(traits(options.format).display_name) + " output needs the '" +
                                                    choice.encoder + "' encoder, which this FFmpeg build lacks");
   }
   SPECTRUM_TRY(check_rate_for_format(options, *encoder));
@@ -182,7 +154,8 @@ Status Encoder::Impl::open(const std::filesystem::path& destination) {
     return make_error(ErrorCode::kInternal, std::string("encoder ") + choice.encoder + " does not take " +
                                                 av_get_sample_fmt_name(choice.sample_format));
   }
-  output_rate_hz = options.format == OutputFormat::kOpus ? kOpusSampleRateHz : options.sample_rate_hz;
+  const int fixed_rate_hz = traits(options.format).fixed_rate_hz;
+  output_rate_hz = fixed_rate_hz > 0 ? fixed_rate_hz : options.sample_rate_hz;
 
   auto created = AtomicFile::create(destination);
   if (!created) return std::move(created).error();
@@ -190,7 +163,7 @@ Status Encoder::Impl::open(const std::filesystem::path& destination) {
 
   AVFormatContext* raw = nullptr;
   // The muxer is named explicitly: the temporary file's name has no meaningful extension.
-  int err = avformat_alloc_output_context2(&raw, nullptr, choice.muxer, file->temp_path().c_str());
+  int err = avformat_alloc_output_context2(&raw, nullptr, choice.muxer.c_str(), file->temp_path().c_str());
   if (err < 0 || raw == nullptr) {
     return make_error(ErrorCode::kUnsupported,
                       std::string("this FFmpeg build cannot write ") + choice.muxer + " files");
@@ -209,11 +182,12 @@ Status Encoder::Impl::open(const std::filesystem::path& destination) {
   av_channel_layout_default(&codec->ch_layout, options.channels);
   codec->flags |= AV_CODEC_FLAG_BITEXACT;
   if (choice.bits > 0) codec->bits_per_raw_sample = choice.bits;
-  if (options.format == OutputFormat::kVorbis && !options.bitrate_kbps) {
+  const int default_kbps = traits(options.format).default_kbps;
+  if (options.format == Format::kVorbis && !options.bitrate_kbps) {
     codec->flags |= AV_CODEC_FLAG_QSCALE;
     codec->global_quality = 8 * FF_QP2LAMBDA;  // libvorbis VBR quality 8
-  } else if (options.bitrate_kbps || choice.default_kbps > 0) {
-    codec->bit_rate = static_cast<std::int64_t>(options.bitrate_kbps.value_or(choice.default_kbps)) * 1000;
+  } else if (options.bitrate_kbps || default_kbps > 0) {
+    codec->bit_rate = static_cast<std::int64_t>(options.bitrate_kbps.value_or(default_kbps)) * 1000;
   }
   if ((muxer->oformat->flags & AVFMT_GLOBALHEADER) != 0) codec->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   err = avcodec_open2(codec.get(), encoder, nullptr);
@@ -235,7 +209,7 @@ Status Encoder::Impl::open(const std::filesystem::path& destination) {
   for (const auto& [key, value] : options.tags) {
     av_dict_set(&muxer->metadata, key.c_str(), value.c_str(), 0);
     // Ogg keeps comments per stream; the ogg/opus muxers read them from the stream.
-    if (options.format == OutputFormat::kVorbis || options.format == OutputFormat::kOpus) {
+    if (options.format == Format::kVorbis || options.format == Format::kOpus) {
       av_dict_set(&stream->metadata, key.c_str(), value.c_str(), 0);
     }
   }
@@ -244,7 +218,7 @@ Status Encoder::Impl::open(const std::filesystem::path& destination) {
   if (err < 0) return make_error(ErrorCode::kIoError, "cannot write " + name + ": " + ffmpeg::av_error_string(err));
   AVDictionary* muxer_options = nullptr;
   // AIFF's own text chunks hold only name/author/copyright/annotation; ID3 carries every tag.
-  if (options.format == OutputFormat::kAiff && !options.tags.empty())
+  if (options.format == Format::kAiff && !options.tags.empty())
     av_dict_set(&muxer_options, "write_id3v2", "1", 0);
   err = avformat_write_header(muxer.get(), &muxer_options);
   av_dict_free(&muxer_options);
@@ -254,7 +228,7 @@ Status Encoder::Impl::open(const std::filesystem::path& destination) {
   frame_frames = static_cast<std::size_t>(any_frame_size ? kPcmFrameFrames : codec->frame_size);
   for (int c = 0; c < options.channels; ++c) fifo[static_cast<std::size_t>(c)].assign(frame_frames, 0.0F);
 
-  if (options.format == OutputFormat::kOpus) {
+  if (options.format == Format::kOpus) {
     SwrContext* swr = nullptr;
     err = swr_alloc_set_opts2(&swr, &codec->ch_layout, AV_SAMPLE_FMT_FLTP, output_rate_hz, &codec->ch_layout,
                               AV_SAMPLE_FMT_FLTP, options.sample_rate_hz, 0, nullptr);
@@ -404,17 +378,18 @@ Expected<std::unique_ptr<Encoder>> Encoder::create(const std::filesystem::path& 
     return make_error(ErrorCode::kInvalidArgument,
                       "output must be mono or stereo (got " + std::to_string(options.channels) + " channels)");
   }
-  if (options.sample_rate_hz < 8000 || options.sample_rate_hz > 192000) {
-    return make_error(ErrorCode::kInvalidArgument, "output sample rate must be 8000 to 192000 Hz (got " +
+  if (options.sample_rate_hz < kMinSampleRateHz || options.sample_rate_hz > kMaxSampleRateHz) {
+    return make_error(ErrorCode::kInvalidArgument, "output sample rate must be " + std::to_string(kMinSampleRateHz) +
+                                                       " to " + std::to_string(kMaxSampleRateHz) + " Hz (got " +
                                                        std::to_string(options.sample_rate_hz) + ")");
   }
-  if (options.bitrate_kbps && (*options.bitrate_kbps < 8 || *options.bitrate_kbps > 512)) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "bitrate must be 8 to 512 kbps (got " + std::to_string(*options.bitrate_kbps) + ")");
-  }
-  if (options.format == OutputFormat::kMp3 && options.bitrate_kbps && *options.bitrate_kbps > 320) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "MP3 bitrate must be at most 320 kbps (got " + std::to_string(*options.bitrate_kbps) + ")");
+  const FormatTraits& format = traits(options.format);
+  if (options.bitrate_kbps && format.lossy &&
+      (*options.bitrate_kbps < format.min_kbps || *options.bitrate_kbps > format.max_kbps)) {
+    return make_error(ErrorCode::kInvalidArgument, std::string(format.display_name) + " bitrate must be " +
+                                                       std::to_string(format.min_kbps) + " to " +
+                                                       std::to_string(format.max_kbps) + " kbps (got " +
+                                                       std::to_string(*options.bitrate_kbps) + ")");
   }
   auto choice = choose_codec(options);
   if (!choice) return std::move(choice).error();

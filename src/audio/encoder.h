@@ -11,20 +11,20 @@
 
 #include "common/audio_block.h"
 #include "common/status.h"
-#include "mastering/settings.h"
+#include "audio/format.h"
 
 namespace spectrum::audio {
 
 struct EncoderOptions {
-  mastering::OutputFormat format = mastering::OutputFormat::kWav;
+  Format format = Format::kWav;
   int sample_rate_hz = 48000;
   int channels = 2;
   // WAV/AIFF: 16, 24 or 32 (32 is IEEE float). FLAC: 16 or 24; 32 is written as 24 (FLAC's practical
   // maximum). Ignored by lossy formats.
   int bits_per_sample = 24;
   bool is_float = false;  // WAV/AIFF 32-bit float (same as bits_per_sample = 32); FLAC ignores it
-  // Lossy override. Unset: MP3 320 (libmp3lame CBR), AAC 256 (native aac), Opus 192 (libopus),
-  // Vorbis VBR quality 8 (libvorbis); set for Vorbis: average bitrate.
+  // Lossy override, within the format's range. Unset: the format's default (audio/format.h), or for Vorbis
+  // VBR quality 8; set for Vorbis: average bitrate.
   std::optional<int> bitrate_kbps{};
   std::vector<std::pair<std::string, std::string>> tags{};  // carried into the output's metadata
   std::uint64_t dither_seed = 1;                            // deterministic TPDF dither for 16-bit integer output
@@ -63,7 +63,7 @@ class Encoder {
   // left at the destination (an existing file there is untouched).
   Status commit();
 
-  [[nodiscard]] int output_sample_rate_hz() const noexcept;  // the input rate, except Opus (48000)
+  [[nodiscard]] int output_sample_rate_hz() const noexcept;  // the input rate, or the format's fixed rate
 
  private:
   struct Impl;

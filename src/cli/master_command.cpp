@@ -133,6 +133,7 @@ int run_analyze(const std::string& path, bool json_output) {
   } else {
     std::cout << path << "\n";
     print_measurement(report->measurement, std::cout);
+    for (const auto& w : report->warnings) std::cout << "  warning: " << w << "\n";
   }
   return kExitOk;
 }

@@ -9,6 +9,7 @@
 #include <numbers>
 
 #include "dsp/fftw_lock.h"
+#include "dsp/loudness_meter.h"
 
 namespace spectrum::dsp {
 
@@ -99,7 +100,8 @@ void BandSpectrum::prepare(double sample_rate_hz, int channels, double section_s
   section_sum_.assign(centres_hz_.size(), 0.0);
   sections_.clear();
   const double expected_sections =
-      std::max(0.0, expected_duration_s) * sample_rate_hz / static_cast<double>(section_frames_);
+      std::clamp(expected_duration_s, 0.0, LoudnessMeter::kMaxReservedS) * sample_rate_hz /
+      static_cast<double>(section_frames_);
   sections_.reserve((static_cast<std::size_t>(expected_sections) + 4) * centres_hz_.size());
   reset();
 }
@@ -115,7 +117,7 @@ void BandSpectrum::reset() {
   sections_.clear();
 }
 
-void BandSpectrum::process(const AudioBlock& block) noexcept {
+void BandSpectrum::process(const AudioBlock& block) {
   if (block.num_channels() != channels_ || !fft_) return;
   std::size_t done = 0;
   while (done < block.num_frames()) {
@@ -135,7 +137,7 @@ void BandSpectrum::process(const AudioBlock& block) noexcept {
   }
 }
 
-void BandSpectrum::analyse_frame(std::size_t valid_frames) noexcept {
+void BandSpectrum::analyse_frame(std::size_t valid_frames) {
   const std::size_t section = (frame_start_ + fft_size_ / 2) / section_frames_;
   while (section > open_section_) close_section();
 
@@ -172,7 +174,7 @@ void BandSpectrum::analyse_frame(std::size_t valid_frames) noexcept {
   any_frame_ = true;
 }
 
-void BandSpectrum::close_section() noexcept {
+void BandSpectrum::close_section() {
   const std::size_t bands = section_sum_.size();
   const std::size_t row = sections_.size();
   sections_.resize(row + bands);  // within the reserved duration this does not allocate

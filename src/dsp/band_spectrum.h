@@ -18,7 +18,7 @@ std::vector<double> third_octave_centres_hz(double sample_rate_hz);
 // centre reads 0.5 (-3.01 dB) in that band, and the bands of white noise add up to its mean square.
 //
 // Frames of N = fs/5 rounded to a power of two (8192 at 44.1/48 kHz, 16384 at 96 kHz) advance by N (no overlap:
-// the cost budget is ~40 ms per 3-minute stereo file, and section means need no more). A frame belongs to the
+// it halves the cost, and section means need no more). A frame belongs to the
 // section that holds its centre; a section's value is the mean of its frames. A bin's power is shared between
 // bands in proportion to the overlap of its width with theirs. Resolution: bins are fs/N apart (5.9 Hz at 48
 // kHz) and the Hann main lobe spans 4 bins, so a pure tone stays inside its band only from about 125 Hz up;
@@ -34,7 +34,8 @@ class BandSpectrum {
   // section_s is raised to at least one frame hop. Memory for expected_duration_s of sections is reserved.
   void prepare(double sample_rate_hz, int channels, double section_s = 0.5, double expected_duration_s = 0.0);
   void reset();
-  void process(const AudioBlock& block) noexcept;  // any block size; identical results
+  // Any block size; identical results. Not noexcept: past the reserved duration the sections grow.
+  void process(const AudioBlock& block);
   void finish();  // analyses the tail (zero-padded) and closes the last section; call once at the end
 
   [[nodiscard]] const std::vector<double>& centres_hz() const { return centres_hz_; }
@@ -46,8 +47,8 @@ class BandSpectrum {
  private:
   struct Fft;  // FFTW plan and buffers
 
-  void analyse_frame(std::size_t valid_frames) noexcept;
-  void close_section() noexcept;
+  void analyse_frame(std::size_t valid_frames);
+  void close_section();
 
   double sample_rate_hz_ = 48000.0;
   int channels_ = 0;

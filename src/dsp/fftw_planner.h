@@ -20,11 +20,10 @@ class RealFft {
   ~RealFft();
 
   enum class Planning {
-    // Heuristic plan in milliseconds. On the dev machine, 8192-point r2c+c2r ran within ~10% of
-    // the measured plan's speed, so this is the default.
+    // Heuristic plan in milliseconds, nearly as fast as a measured one at our sizes: the default.
     kEstimate,
-    // FFTW times candidates: 0.5-1.7 s per size on the dev machine (the wisdom is then kept for the
-    // process). Worth it only in a long-lived process.
+    // FFTW times candidates, which takes about a second per size (the wisdom is then kept for the
+    // process). Worth it only in a long-lived process. Figures: docs/benchmarks.md.
     kMeasure,
   };
 

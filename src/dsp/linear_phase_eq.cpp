@@ -9,8 +9,8 @@ namespace {
 
 constexpr int kDesignOversampling = 8;  // design grid / FIR length: keeps time aliasing far below the window
 // Overlap-save FFT size / (taps - 1). With 2 every 2B-point transform pair yields B outputs; with 4 a 4B-point
-// pair yields 3B (FFTW: 8192 -> 16384 points at 44.1 kHz, still cache-sized). Measured on 3 minutes of stereo:
-// 65 -> 57 ms; 8 was no faster.
+// pair yields 3B (FFTW: 8192 -> 16384 points at 44.1 kHz, still cache-sized); 8 was no faster
+// (docs/benchmarks.md).
 constexpr std::size_t kFftPerHistory = 4;
 constexpr double kIdentityToleranceDb = 1e-6;
 

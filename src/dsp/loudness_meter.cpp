@@ -60,11 +60,12 @@ void LoudnessMeter::prepare(double sample_rate_hz, int channels, Options options
   }
   fine_frames_ = hop_frames / fine_per_hop_;
 
-  const double expected_frames = std::max(0.0, options.expected_duration_s) * sample_rate_hz * 1.01;
+  const double reserved_s = std::clamp(options.expected_duration_s, 0.0, kMaxReservedS);
+  const double expected_frames = reserved_s * sample_rate_hz * 1.01;
   fine_energy_.clear();
   fine_energy_.reserve(static_cast<std::size_t>(expected_frames / static_cast<double>(fine_frames_)) + 16);
   short_term_lufs_.clear();
-  short_term_lufs_.reserve(static_cast<std::size_t>(std::max(0.0, options.expected_duration_s) * 10.1) + 16);
+  short_term_lufs_.reserve(static_cast<std::size_t>(reserved_s * 10.1) + 16);
   true_peak_.prepare(sample_rate_hz, channels_);
   reset();
 }
@@ -80,11 +81,11 @@ void LoudnessMeter::reset() {
   frames_ = 0;
 }
 
-void LoudnessMeter::process(const AudioBlock& block) noexcept {
+void LoudnessMeter::process(const AudioBlock& block) {
   process(block.channels(), block.num_channels(), block.num_frames());
 }
 
-void LoudnessMeter::process(const float* const* channels, int num_channels, std::size_t num_frames) noexcept {
+void LoudnessMeter::process(const float* const* channels, int num_channels, std::size_t num_frames) {
   if (num_channels != channels_ || num_frames == 0) return;  // a caller bug; documented precondition
   // Cut at sub-block boundaries; within a run, each channel pair is filtered in one tight loop.
   std::size_t done = 0;
@@ -106,7 +107,7 @@ void LoudnessMeter::process(const float* const* channels, int num_channels, std:
   frames_ += static_cast<std::int64_t>(num_frames);
 }
 
-void LoudnessMeter::process_pair(int pair, const float* left, const float* right, std::size_t num_frames) noexcept {
+void LoudnessMeter::process_pair(int pair, const float* left, const float* right, std::size_t num_frames) {
   auto& state = filters_[static_cast<std::size_t>(pair)];
   KWeightingState<Lanes> s = state;  // locals keep the recurrence in registers
   Lanes sum = fine_sums_[static_cast<std::size_t>(pair)];
@@ -120,7 +121,7 @@ void LoudnessMeter::process_pair(int pair, const float* left, const float* right
   fine_sums_[static_cast<std::size_t>(pair)] = sum;
 }
 
-void LoudnessMeter::close_fine_block() noexcept {
+void LoudnessMeter::close_fine_block() {
   double energy = 0.0;
   for (int pair = 0; pair * 2 < channels_; ++pair) {
     const Lanes sum = fine_sums_[static_cast<std::size_t>(pair)];

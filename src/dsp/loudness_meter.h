@@ -26,14 +26,16 @@ struct LoudnessSeries {
 // grid) is a sum of those, so results do not depend on how the input is cut into blocks.
 //
 // Memory: 8 bytes per fine sub-block (about 0.8 kB per second) plus 8 bytes per short-term value. prepare()
-// reserves it for Options::expected_duration_s (plus 1 %); process() allocates only if the programme runs
-// longer than that, when the vectors grow (amortised, as std::vector does).
+// reserves it for Options::expected_duration_s (plus 1 %, and at most kMaxReservedS: a container may claim
+// any duration); process() allocates only if the programme runs longer than that, when the vectors grow
+// (amortised, as std::vector does). Memory follows the audio actually read.
 //
 // Channels: up to kMaxMeterChannels, weighted as BS.1770 orders them: 1 and 2 channels 1.0 each; 5 channels
 // (L, R, C, Ls, Rs) 1.0, 1.0, 1.0, 1.41, 1.41; 6 channels (L, R, C, LFE, Ls, Rs) with the LFE excluded.
 class LoudnessMeter {
  public:
   static constexpr int kMaxMeterChannels = 8;
+  static constexpr double kMaxReservedS = 2.0 * 3600.0;
 
   struct Options {
     bool true_peak = true;             // the 4x true-peak detector costs more than the loudness itself
@@ -45,9 +47,10 @@ class LoudnessMeter {
   void reset();
 
   // Any block size; the block must have the prepared channel count (mono or stereo).
-  void process(const AudioBlock& block) noexcept;
+  // Not noexcept: past the reserved duration the stored sub-block sums grow (std::bad_alloc is possible).
+  void process(const AudioBlock& block);
   // The same for up to kMaxMeterChannels planar channels (for multichannel conformance material).
-  void process(const float* const* channels, int num_channels, std::size_t num_frames) noexcept;
+  void process(const float* const* channels, int num_channels, std::size_t num_frames);
 
   // BS.1770-4 gated loudness; -infinity when no 400 ms block is above -70 LUFS.
   [[nodiscard]] double integrated_lufs() const;
@@ -76,8 +79,8 @@ class LoudnessMeter {
   typedef double Lanes __attribute__((vector_size(16)));
   static constexpr int kMaxPairs = kMaxMeterChannels / 2;
 
-  void process_pair(int pair, const float* left, const float* right, std::size_t num_frames) noexcept;
-  void close_fine_block() noexcept;
+  void process_pair(int pair, const float* left, const float* right, std::size_t num_frames);
+  void close_fine_block();
   [[nodiscard]] double window_energy(std::size_t end_fine, std::size_t length_fine) const noexcept;
   [[nodiscard]] LoudnessSeries sliding_series(std::size_t length_fine) const;
   [[nodiscard]] double max_over_windows(std::size_t length_fine) const;

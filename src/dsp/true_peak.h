@@ -33,8 +33,7 @@ namespace spectrum::dsp {
 // -0.14 .. -0.25). Content between 0.45 fs and Nyquist is outside the flat band: on the synthetic music of
 // the conformance suite, whose top band holds 0.05-1 % of the energy, readings were -0.24 .. +0.03 dB from
 // an ideal reconstruction (the Annex 2 filter: -0.48 .. -0.01 dB).
-// Cost: 16 + 8 + 8 multiplies per sample; process_block over 16 M samples took 49-53 ms against 26 ms for
-// the Annex 2 filter (same loaded 2-core machine, AVX2), i.e. ~2x.
+// Cost: 16 + 8 + 8 multiplies per sample, about twice the Annex 2 filter's (docs/benchmarks.md).
 class TruePeakDetector {
  public:
   void prepare(double sample_rate_hz);

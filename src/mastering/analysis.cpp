@@ -87,7 +87,7 @@ void TrackAnalyzer::prepare(double sample_rate_hz, int channels, double expected
   if (options.spectrum) spectrum_.prepare(sample_rate_hz, channels, 0.5, expected_duration_s);
 }
 
-void TrackAnalyzer::process(const AudioBlock& block) noexcept {
+void TrackAnalyzer::process(const AudioBlock& block) {
   meter_.process(block);
   if (options_.spectrum) spectrum_.process(block);
 }

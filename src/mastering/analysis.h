@@ -35,7 +35,7 @@ class TrackAnalyzer {
     bool spectrum = true;
   };
   void prepare(double sample_rate_hz, int channels, double expected_duration_s, Options options);
-  void process(const AudioBlock& block) noexcept;
+  void process(const AudioBlock& block);  // may allocate: see LoudnessMeter
   // Completes the measurement; `format` labels it (e.g. "wav (pcm_s24le)").
   TrackAnalysis finish(std::string format);
 

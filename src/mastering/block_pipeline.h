@@ -5,7 +5,9 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -17,9 +19,22 @@
 
 namespace spectrum::mastering {
 
+// Runs `fn() -> Status` and returns an exception it throws as an error (a meter that grows may run out of
+// memory), so neither thread of a pass can end the process.
+template <class Fn>
+Status status_of(Fn&& fn) {
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    return make_error(ErrorCode::kInternal, "out of memory");
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::kInternal, e.what());
+  }
+}
+
 // Reads `source` from its start to its end and calls `sink(const AudioBlock&) -> Status` for every block,
 // in order, on a worker thread. `on_progress(frames_done)` runs on the calling thread. The first error from
-// either side stops the pass and is returned.
+// either side, or an exception from either, stops the pass and is returned.
 template <class Sink, class OnProgress>
 Status pipelined_pass(FrameSource& source, int channels, std::size_t block_frames, Sink&& sink,
                       OnProgress&& on_progress) {
@@ -43,7 +58,7 @@ Status pipelined_pass(FrameSource& source, int channels, std::size_t block_frame
       if (consumed == produced) return;  // finished and drained
       AudioBuffer& buffer = ring[consumed % kRing];
       lock.unlock();
-      Status status = sink(static_cast<const AudioBlock&>(buffer.block()));
+      Status status = status_of([&] { return sink(static_cast<const AudioBlock&>(buffer.block())); });
       lock.lock();
       ++consumed;
       if (!status) {
@@ -64,19 +79,25 @@ Status pipelined_pass(FrameSource& source, int channels, std::size_t block_frame
       if (sink_error) break;
     }
     AudioBuffer& buffer = ring[produced % kRing];
-    auto n = source.read(buffer);
-    if (!n) {
-      result = std::move(n).error();
-      break;
-    }
-    if (*n == 0) break;
-    frames_done += static_cast<std::int64_t>(*n);
+    std::size_t read = 0;
+    result = status_of([&]() -> Status {
+      auto n = source.read(buffer);
+      if (!n) return std::move(n).error();
+      read = *n;
+      return {};
+    });
+    if (!result.ok() || read == 0) break;
+    frames_done += static_cast<std::int64_t>(read);
     {
       std::lock_guard lock(mutex);
       ++produced;
     }
     changed.notify_all();
-    on_progress(frames_done);
+    result = status_of([&] {
+      on_progress(frames_done);
+      return Status{};
+    });
+    if (!result.ok()) break;
   }
   {
     std::lock_guard lock(mutex);

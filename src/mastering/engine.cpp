@@ -46,18 +46,9 @@ constexpr double kTruePeakRetryMarginDb = 0.1;
 constexpr double kPcmCeilingMarginDb = 0.3;
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
-bool is_lossy(OutputFormat f) {
-  return f == OutputFormat::kMp3 || f == OutputFormat::kAac || f == OutputFormat::kVorbis || f == OutputFormat::kOpus;
-}
-
 // Lossy output aims the limiter at the ceiling minus the codec's overshoot that a trial encode measured
-// (mastering/codec_trial.h), minus a safety margin, since the trial sees only the most demanding sections: the
-// whole file's largest overshoot can be larger. AAC's varies most between the trial and the whole file (by up
-// to ~0.4 dB on the real-music corpus, docs/benchmarks.md).
-double codec_trial_safety_db(OutputFormat f) {
-  return f == OutputFormat::kAac ? 0.45 : 0.35;
-}
-// A codec that lowers the peaks (a low-rate MP3's low-pass) lets the limiter aim over the ceiling, by at most this.
+// (mastering/codec_trial.h), minus the format's safety margin (audio/format.h). A codec that lowers the peaks
+// (a low-rate MP3's low-pass) lets the limiter aim over the ceiling, by at most this.
 constexpr double kMaxCodecUndershootDb = 1.0;
 
 std::string format_label(const audio::StreamInfo& info) {
@@ -106,13 +97,13 @@ Status check_paths(const MasterJob& job) {
   return {};
 }
 
-Expected<OutputFormat> format_for(const MasterJob& job, const audio::StreamInfo& info) {
+Expected<audio::Format> format_for(const MasterJob& job, const audio::StreamInfo& info) {
   const std::string ext = job.output.extension().string();
-  const auto from_extension = ext.empty() ? std::nullopt : output_format_from_name(ext);
+  const auto from_extension = ext.empty() ? std::nullopt : audio::format_from_name(ext);
   if (job.settings.output_format) {
     if (from_extension && *from_extension != *job.settings.output_format) {
       return make_error(ErrorCode::kInvalidArgument, "output format " +
-                                                         std::string(to_string(*job.settings.output_format)) +
+                                                         std::string(audio::traits(*job.settings.output_format).name) +
                                                          " conflicts with the output extension " + ext);
     }
     return *job.settings.output_format;
@@ -126,14 +117,14 @@ Expected<OutputFormat> format_for(const MasterJob& job, const audio::StreamInfo&
 
 // WAV/AIFF/FLAC keep the input's depth; float stays float where the container allows; lossy or unknown
 // sources become 24-bit (mastering adds gain, so 16 bits would waste the decoded resolution).
-audio::EncoderOptions encoder_options(OutputFormat format, const audio::StreamInfo& info, const Settings& settings) {
+audio::EncoderOptions encoder_options(audio::Format format, const audio::StreamInfo& info, const Settings& settings) {
   audio::EncoderOptions o;
   o.format = format;
   o.sample_rate_hz = info.sample_rate_hz;
   o.channels = info.channels;
   o.bitrate_kbps = settings.bitrate_kbps;
   o.tags = info.tags;
-  const bool float_container = format == OutputFormat::kWav || format == OutputFormat::kAiff;
+  const bool float_container = format == audio::Format::kWav || format == audio::Format::kAiff;
   if (info.is_float && float_container) {
     o.bits_per_sample = 32;
     o.is_float = true;
@@ -239,6 +230,42 @@ Expected<TrackAnalysis> measure_encoded(const std::filesystem::path& path, const
   return measure(*decoded->decoded, *decoded, options, progress);
 }
 
+std::string fixed(double value, int decimals) {
+  std::array<char, 32> text{};
+  std::snprintf(text.data(), text.size(), "%.*f", decimals, value);
+  return text.data();
+}
+
+// A file shorter than its container says lost audio (a truncated upload, a damaged page that the demuxer
+// skipped): more than this much, or this share, is worth a warning.
+constexpr double kShortInputToleranceS = 0.25;
+constexpr double kShortInputToleranceShare = 0.01;
+
+// What the decode of the input lost or repaired, for the report.
+std::vector<std::string> input_warnings(const Track& track, const TrackAnalysis& analysis) {
+  std::vector<std::string> warnings;
+  const audio::Decoder& decoder = *track.decoder;
+  const audio::StreamInfo& info = decoder.info();
+  if (decoder.nonfinite_samples_replaced() > 0) {
+    warnings.push_back(std::to_string(decoder.nonfinite_samples_replaced()) +
+                       " NaN or infinite samples in the input were replaced with silence");
+  }
+  if (decoder.damaged_packets_skipped() > 0) {
+    warnings.push_back(std::to_string(decoder.damaged_packets_skipped()) +
+                       " damaged packets of the input could not be decoded and were skipped");
+  }
+  if (info.stated_frames > 0) {
+    const double stated_s = static_cast<double>(info.stated_frames) / info.sample_rate_hz;
+    const double decoded_s = static_cast<double>(analysis.frames) / info.sample_rate_hz;
+    if (stated_s - decoded_s > std::max(kShortInputToleranceS, kShortInputToleranceShare * stated_s)) {
+      warnings.push_back("the input is shorter than its header says: " + fixed(decoded_s, 1) + " s decoded of " +
+                         fixed(stated_s, 1) + " s stated (" + fixed(stated_s - decoded_s, 1) +
+                         " s lost: a truncated or damaged file)");
+    }
+  }
+  return warnings;
+}
+
 // Pass 1: measure the input; keep it in memory while it fits the budget.
 Expected<TrackAnalysis> analyse_input(Track& track, std::size_t cache_budget_bytes, Progress* progress) {
   // Decide up front from the container's duration, so a long track never fills the cache only to drop it
@@ -263,9 +290,9 @@ void flush_side_chain(dsp::LimiterSideChain& recorder, const ProcessSpec& spec, 
   recorder.process(silence.block(), rest.data());
 }
 
-Measurement measurement_with_format(Measurement m, OutputFormat format, int bits, bool is_float) {
-  m.format = std::string(to_string(format));
-  if (!is_lossy(format)) m.format += is_float ? " (32-bit float)" : " (" + std::to_string(bits) + "-bit)";
+Measurement measurement_with_format(Measurement m, audio::Format format, int bits, bool is_float) {
+  m.format = std::string(audio::traits(format).name);
+  if (!audio::is_lossy(format)) m.format += is_float ? " (32-bit float)" : " (" + std::to_string(bits) + "-bit)";
   return m;
 }
 
@@ -353,26 +380,15 @@ class OutputPasses final : public LoudnessProbe {
   int output_passes_ = 0;
 };
 
-std::string fixed(double value, int decimals) {
-  std::array<char, 32> text{};
-  std::snprintf(text.data(), text.size(), "%.*f", decimals, value);
-  return text.data();
-}
 
 }  // namespace
-
-Expected<OutputFormat> resolve_output_format(const MasterJob& job) {
-  auto decoder = audio::Decoder::open(job.input);
-  if (!decoder) return std::move(decoder).error();
-  return format_for(job, (*decoder)->info());
-}
 
 Expected<AnalysisReport> analyze_file(const std::filesystem::path& path, const Limits& limits) {
   auto track = open_track(path, nullptr, limits);
   if (!track) return std::move(track).error();
   auto analysis = analyse_input(*track, 0, nullptr);
   if (!analysis) return std::move(analysis).error();
-  return AnalysisReport{analysis->measurement, analysis->plot()};
+  return AnalysisReport{analysis->measurement, analysis->plot(), input_warnings(*track, *analysis)};
 }
 
 Expected<MasterReport> master_file(const MasterJob& job) {
@@ -404,10 +420,7 @@ Expected<MasterReport> master_file(const MasterJob& job) {
   if (!input) return std::move(input).error();
   report.input = input->measurement;
   report.input_plot = input->plot();
-  if (track.decoder->nonfinite_samples_replaced() > 0) {
-    report.warnings.push_back(std::to_string(track.decoder->nonfinite_samples_replaced()) +
-                              " NaN or infinite samples in the input were replaced with silence");
-  }
+  for (std::string& warning : input_warnings(track, *input)) report.warnings.push_back(std::move(warning));
 
   // The target: explicit, else the reference's loudness (within the allowed range), else the default.
   double target = job.settings.target_loudness_lufs.value_or(kDefaultTargetLoudnessLufs);
@@ -422,7 +435,7 @@ Expected<MasterReport> master_file(const MasterJob& job) {
 
   // Pass 2: the pre-limiter chain, in place in memory or on the fly.
   SPECTRUM_TRY(check_cancel(job));
-  const bool lossy = is_lossy(*format);
+  const bool lossy = audio::is_lossy(*format);
   const ChainDesign design = design_chain(job.settings, *input, reference ? &*reference : nullptr, lossy);
   report.compressor_threshold_dbfs = design.compressor_threshold_db;
   for (std::size_t b = 0; b < design.band_centres_hz.size(); ++b) {
@@ -568,7 +581,7 @@ Expected<MasterReport> master_file(const MasterJob& job) {
     const CodecTrial trial = codec_effect(*encoded, *decoded);
     report.codec_trial = CodecTrialReport{trial.peak_overshoot_db, trial.loudness_shift_db, trial.seconds};
     ceiling = job.settings.true_peak_ceiling_dbtp - std::max(trial.peak_overshoot_db, -kMaxCodecUndershootDb) -
-              codec_trial_safety_db(*format);
+              audio::traits(*format).trial_safety_db;
     aim = target - trial.loudness_shift_db;
     for (const MeasuredPass& pass : first->history) loop_passes.push_back(at_ceiling(pass, trial_ceiling, ceiling));
   }
@@ -660,7 +673,8 @@ Expected<MasterReport> master_file(const MasterJob& job) {
   }
   SPECTRUM_TRY(destination->commit());
 
-  const auto out_rate = (*format == OutputFormat::kOpus) ? 48000 : static_cast<int>(track.sample_rate_hz);
+  const int fixed_rate_hz = audio::traits(*format).fixed_rate_hz;
+  const int out_rate = fixed_rate_hz > 0 ? fixed_rate_hz : static_cast<int>(track.sample_rate_hz);
   report.output =
       measurement_with_format(delivered.measurement, *format, enc_options.bits_per_sample, enc_options.is_float);
   report.output.sample_rate_hz = out_rate;

@@ -28,7 +28,7 @@ struct Limits {
 };
 
 // Frames per processing block and pipeline hand-off: large enough that the hand-offs between the pipeline's
-// two threads cost little (4096 spent ~10 % of the CPU time in futex wake-ups), small enough to stay in L2.
+// two threads cost little, small enough to stay in L2 (measured: docs/benchmarks.md, "Design measurements").
 inline constexpr std::size_t kDefaultBlockFrames = 16384;
 
 struct MasterJob {
@@ -50,8 +50,5 @@ Expected<MasterReport> master_file(const MasterJob& job);
 // Measures a file without changing it.
 Expected<AnalysisReport> analyze_file(const std::filesystem::path& path, const Limits& limits = {});
 
-// The output format the engine will write for this job: settings.output_format, else the output
-// path's extension, else the input's own format.
-Expected<OutputFormat> resolve_output_format(const MasterJob& job);
 
 }  // namespace spectrum::mastering

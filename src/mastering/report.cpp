@@ -74,6 +74,7 @@ json to_json(const MasterReport& r) {
 json to_json(const AnalysisReport& r) {
   json j = to_json(r.measurement);
   j["plot"] = to_json(r.plot);
+  j["warnings"] = r.warnings;
   return j;
 }
 

@@ -73,6 +73,7 @@ struct MasterReport {
 struct AnalysisReport {
   Measurement measurement;
   PlotSeries plot;
+  std::vector<std::string> warnings;  // what the decode lost or repaired
 };
 
 nlohmann::json to_json(const Measurement& m);

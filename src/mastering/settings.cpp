@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cmath>
 #include <utility>
 
@@ -22,29 +21,6 @@ constexpr std::array kProfileNames{
     ProfileName{EqProfile::kBright, "bright"},
     ProfileName{EqProfile::kWarm, "warm"},
     ProfileName{EqProfile::kBassBoost, "bass-boost"},
-};
-
-struct FormatName {
-  OutputFormat format;
-  std::string_view name;
-  std::string_view extension;
-};
-constexpr std::array kFormatNames{
-    FormatName{OutputFormat::kWav, "wav", ".wav"},    FormatName{OutputFormat::kAiff, "aiff", ".aiff"},
-    FormatName{OutputFormat::kFlac, "flac", ".flac"}, FormatName{OutputFormat::kMp3, "mp3", ".mp3"},
-    FormatName{OutputFormat::kAac, "aac", ".m4a"},    FormatName{OutputFormat::kVorbis, "ogg", ".ogg"},
-    FormatName{OutputFormat::kOpus, "opus", ".opus"},
-};
-
-// Other spellings a user may reasonably type for a format.
-struct FormatAlias {
-  std::string_view alias;
-  OutputFormat format;
-};
-constexpr std::array kFormatAliases{
-    FormatAlias{"wave", OutputFormat::kWav},      FormatAlias{"aif", OutputFormat::kAiff},
-    FormatAlias{"m4a", OutputFormat::kAac},       FormatAlias{"mp4", OutputFormat::kAac},
-    FormatAlias{"vorbis", OutputFormat::kVorbis}, FormatAlias{"oga", OutputFormat::kVorbis},
 };
 
 std::string format_number(double v) {
@@ -98,40 +74,12 @@ std::string list_names(const Names& names) {
   return out;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
 }  // namespace
 
 std::string_view to_string(EqProfile profile) noexcept {
   for (const auto& p : kProfileNames)
     if (p.profile == profile) return p.name;
   return "neutral";
-}
-
-std::string_view to_string(OutputFormat format) noexcept {
-  for (const auto& f : kFormatNames)
-    if (f.format == format) return f.name;
-  return "wav";
-}
-
-std::string_view extension_of(OutputFormat format) noexcept {
-  for (const auto& f : kFormatNames)
-    if (f.format == format) return f.extension;
-  return ".wav";
-}
-
-std::optional<OutputFormat> output_format_from_name(std::string_view name) noexcept {
-  std::string key = lower(name);
-  if (!key.empty() && key.front() == '.') key.erase(0, 1);
-  for (const auto& f : kFormatNames)
-    if (key == f.name || key == f.extension.substr(1)) return f.format;
-  for (const auto& a : kFormatAliases)
-    if (key == a.alias) return a.format;
-  return std::nullopt;
 }
 
 Expected<Settings> parse_settings(const json& settings) {
@@ -179,9 +127,9 @@ Expected<Settings> parse_settings(const json& settings) {
   auto format = read_string(obj, "outputFormat");
   if (!format) return std::move(format).error();
   if (*format) {
-    s.output_format = output_format_from_name(**format);
+    s.output_format = audio::format_from_name(**format);
     if (!s.output_format) {
-      return invalid("settings.outputFormat must be one of " + list_names(kFormatNames) + " (got " +
+      return invalid("settings.outputFormat must be one of " + audio::format_names() + " (got " +
                      describe(obj.at("outputFormat")) + ")");
     }
   }
@@ -211,7 +159,7 @@ json to_json(const Settings& s) {
   j["targetLoudness"] = s.target_loudness_lufs ? json(*s.target_loudness_lufs) : json(nullptr);
   if (s.loudness_range_lu) j["loudnessRange"] = *s.loudness_range_lu;
   if (s.reference_file_name) j["referenceFileName"] = *s.reference_file_name;
-  if (s.output_format) j["outputFormat"] = std::string(to_string(*s.output_format));
+  if (s.output_format) j["outputFormat"] = std::string(audio::traits(*s.output_format).name);
   if (s.bitrate_kbps) j["bitrate"] = *s.bitrate_kbps;
   return j;
 }

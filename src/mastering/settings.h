@@ -2,12 +2,14 @@
 // The CLI and the HTTP API both build a JSON object and call parse_settings(), so they cannot disagree.
 #pragma once
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "audio/format.h"
 #include "common/status.h"
 
 namespace spectrum::mastering {
@@ -16,14 +18,6 @@ enum class EqProfile { kNeutral, kBright, kWarm, kBassBoost };
 
 std::string_view to_string(EqProfile profile) noexcept;
 
-// Output container/codec. kSameAsInput means "follow the output extension, else the input's format".
-enum class OutputFormat { kWav, kAiff, kFlac, kMp3, kAac, kVorbis, kOpus };
-
-std::string_view to_string(OutputFormat format) noexcept;  // "wav", "aiff", "flac", "mp3", "aac", "ogg", "opus"
-std::string_view extension_of(
-    OutputFormat format) noexcept;  // ".wav", ".aiff", ".flac", ".mp3", ".m4a", ".ogg", ".opus"
-// Parses a format name or file extension ("mp3", ".M4A", "aac", "ogg", "vorbis"...). Case-insensitive.
-std::optional<OutputFormat> output_format_from_name(std::string_view name) noexcept;
 
 struct Range {
   double min;
@@ -35,7 +29,16 @@ inline constexpr Range kCompressionRatioRange{1.0, 10.0};
 inline constexpr Range kStereoWidthRange{0.0, 200.0};
 inline constexpr Range kTonalMatchRange{0.0, 100.0};
 inline constexpr Range kTruePeakCeilingRange{-9.0, 0.0};
-inline constexpr Range kBitrateKbpsRange{32.0, 512.0};
+// Every lossy format's bitrates together; the encoder checks the chosen format's own (audio/format.h).
+inline constexpr Range kBitrateKbpsRange = [] {
+  Range r{1e9, 0.0};
+  for (const audio::FormatTraits& t : audio::kFormats) {
+    if (!t.lossy) continue;
+    r.min = std::min(r.min, static_cast<double>(t.min_kbps));
+    r.max = std::max(r.max, static_cast<double>(t.max_kbps));
+  }
+  return r;
+}();
 inline constexpr Range kLoudnessRangeLuRange{1.0, 30.0};
 
 inline constexpr double kDefaultTargetLoudnessLufs = -14.0;
@@ -57,8 +60,9 @@ struct Settings {
   std::optional<double> loudness_range_lu;
   // Storage object name of a reference track (API only; the CLI passes a path to the engine instead).
   std::optional<std::string> reference_file_name;
-  std::optional<OutputFormat> output_format;
-  // Lossy bitrate override; unset means the format's default (MP3 320, AAC 256, Opus 192, Vorbis q8).
+  // Unset: the output file's extension, else the input's format.
+  std::optional<audio::Format> output_format;
+  // Lossy bitrate override, within the format's range (audio/format.h); unset means the format's default.
   std::optional<int> bitrate_kbps;
 };
 

@@ -76,7 +76,7 @@ MasterJobOutcome run_master_job(storage::Storage& storage, const MasterJobOption
     return ApiError{400, "fileName: " + valid.error().message, valid.error().message};
   }
   std::optional<std::string_view> output_extension;
-  if (request.settings.output_format) output_extension = mastering::extension_of(*request.settings.output_format);
+  if (request.settings.output_format) output_extension = audio::traits(*request.settings.output_format).extension;
   auto mastered_name = mastered_object_name(request.file_name, output_extension);
   if (!mastered_name) return ApiError{400, mastered_name.error().message, mastered_name.error().message};
 

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <string>
 
+#include "common/text.h"
+
 namespace spectrum::storage {
 namespace {
 
@@ -24,12 +26,6 @@ constexpr std::array kTypes{
     TypeByExtension{".aiff", "audio/x-aiff"},
 };
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 }  // namespace
 
 std::string_view content_type_for_name(std::string_view name) noexcept {
@@ -37,14 +33,14 @@ std::string_view content_type_for_name(std::string_view name) noexcept {
   const std::string_view last = slash == std::string_view::npos ? name : name.substr(slash + 1);
   const auto dot = last.rfind('.');
   if (dot == std::string_view::npos || dot == 0) return "application/octet-stream";
-  const std::string extension = lower(last.substr(dot));
+  const std::string extension = ascii_lower(last.substr(dot));
   for (const auto& t : kTypes)
     if (t.extension == extension) return t.content_type;
   return "application/octet-stream";
 }
 
 std::string_view extension_for_content_type(std::string_view content_type) noexcept {
-  const std::string type = lower(content_type.substr(0, content_type.find(';')));
+  const std::string type = ascii_lower(content_type.substr(0, content_type.find(';')));
   std::string_view trimmed = type;
   while (!trimmed.empty() && trimmed.back() == ' ') trimmed.remove_suffix(1);
   for (const auto& t : kTypes)

@@ -5,16 +5,11 @@
 #include <cstdio>
 #include <map>
 
+#include "common/text.h"
 #include "common/utc_time.h"
 
 namespace spectrum::storage {
 namespace {
-
-std::string to_lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 // Canonical header values: trimmed, with each run of spaces or tabs folded into one space.
 std::string canonical_header_value(std::string_view value) {
@@ -50,7 +45,7 @@ Endpoint parse_endpoint(std::string_view url_or_authority, std::string_view defa
   Endpoint endpoint{std::string(default_scheme), ""};
   std::string_view rest = url_or_authority;
   if (const auto sep = rest.find("://"); sep != std::string_view::npos) {
-    endpoint.scheme = to_lower(rest.substr(0, sep));
+    endpoint.scheme = ascii_lower(rest.substr(0, sep));
     rest.remove_prefix(sep + 3);
   }
   rest = rest.substr(0, rest.find('/'));
@@ -124,7 +119,7 @@ Expected<V4SignedUrl> sign_v4_url(const V4SignRequest& request, BlobSigner& sign
   // Signed headers: lower-case names, sorted; host is always signed.
   std::map<std::string, std::string> headers;
   for (const auto& [name, value] : request.headers) {
-    std::string key = to_lower(name);
+    std::string key = ascii_lower(name);
     if (key == "host") continue;
     std::string canonical = canonical_header_value(value);
     auto [it, inserted] = headers.emplace(std::move(key), canonical);

@@ -12,7 +12,7 @@ namespace spectrum::audio {
 namespace {
 
 using namespace spectrum::audio::testing;
-using mastering::OutputFormat;
+
 
 class DecoderTest : public TempDirTest {
  protected:
@@ -103,7 +103,7 @@ TEST_F(DecoderTest, VideoWithoutAudioIsCorrupt) {
 
 TEST_F(DecoderTest, TruncatedWavHeaderIsCorrupt) {
   const fs::path full = dir_ / "full.wav";
-  ASSERT_TRUE(encode_file(full, {.format = OutputFormat::kWav, .sample_rate_hz = 48000, .channels = 2},
+  ASSERT_TRUE(encode_file(full, {.format = Format::kWav, .sample_rate_hz = 48000, .channels = 2},
                           make_test_signal(2, 48000, 4800))
                   .ok());
   const std::vector<char> bytes = read_bytes(full);
@@ -118,7 +118,7 @@ TEST_F(DecoderTest, TruncatedWavBodyDecodesWhatIsThere) {
   const fs::path full = dir_ / "full.wav";
   const Channels signal = make_test_signal(2, 48000, 48000);
   ASSERT_TRUE(encode_file(full,
-                          {.format = OutputFormat::kWav,
+                          {.format = Format::kWav,
                            .sample_rate_hz = 48000,
                            .channels = 2,
                            .bits_per_sample = 32,
@@ -139,7 +139,7 @@ TEST_F(DecoderTest, TruncatedWavBodyDecodesWhatIsThere) {
 
 TEST_F(DecoderTest, TruncatedMp3DecodesWhatIsThere) {
   const fs::path full = dir_ / "full.mp3";
-  ASSERT_TRUE(encode_file(full, {.format = OutputFormat::kMp3, .sample_rate_hz = 44100, .channels = 2},
+  ASSERT_TRUE(encode_file(full, {.format = Format::kMp3, .sample_rate_hz = 44100, .channels = 2},
                           make_test_signal(2, 44100, 44100 * 2))
                   .ok());
   std::vector<char> bytes = read_bytes(full);
@@ -195,58 +195,58 @@ TEST_F(DecoderTest, ReportsStreamInfoPerFormat) {
     int rate;
   };
   const std::vector<Case> cases = {
-      {{.format = OutputFormat::kWav, .sample_rate_hz = 44100, .bits_per_sample = 16},
+      {{.format = Format::kWav, .sample_rate_hz = 44100, .bits_per_sample = 16},
        "a.wav",
        "wav",
        "pcm_s16le",
        16,
        false,
        44100},
-      {{.format = OutputFormat::kWav, .sample_rate_hz = 44100, .bits_per_sample = 24},
+      {{.format = Format::kWav, .sample_rate_hz = 44100, .bits_per_sample = 24},
        "b.wav",
        "wav",
        "pcm_s24le",
        24,
        false,
        44100},
-      {{.format = OutputFormat::kWav, .sample_rate_hz = 44100, .bits_per_sample = 32, .is_float = true},
+      {{.format = Format::kWav, .sample_rate_hz = 44100, .bits_per_sample = 32, .is_float = true},
        "c.wav",
        "wav",
        "pcm_f32le",
        32,
        true,
        44100},
-      {{.format = OutputFormat::kAiff, .sample_rate_hz = 44100, .bits_per_sample = 24},
+      {{.format = Format::kAiff, .sample_rate_hz = 44100, .bits_per_sample = 24},
        "d.aiff",
        "aiff",
        "pcm_s24be",
        24,
        false,
        44100},
-      {{.format = OutputFormat::kFlac, .sample_rate_hz = 44100, .bits_per_sample = 16},
+      {{.format = Format::kFlac, .sample_rate_hz = 44100, .bits_per_sample = 16},
        "e.flac",
        "flac",
        "flac",
        16,
        false,
        44100},
-      {{.format = OutputFormat::kFlac, .sample_rate_hz = 44100, .bits_per_sample = 24},
+      {{.format = Format::kFlac, .sample_rate_hz = 44100, .bits_per_sample = 24},
        "f.flac",
        "flac",
        "flac",
        24,
        false,
        44100},
-      {{.format = OutputFormat::kMp3, .sample_rate_hz = 44100}, "g.mp3", "mp3", "mp3", 0, false, 44100},
-      {{.format = OutputFormat::kAac, .sample_rate_hz = 44100},
+      {{.format = Format::kMp3, .sample_rate_hz = 44100}, "g.mp3", "mp3", "mp3", 0, false, 44100},
+      {{.format = Format::kAac, .sample_rate_hz = 44100},
        "h.m4a",
        "mov,mp4,m4a,3gp,3g2,mj2",
        "aac",
        0,
        false,
        44100},
-      {{.format = OutputFormat::kVorbis, .sample_rate_hz = 44100}, "i.ogg", "ogg", "vorbis", 0, false, 44100},
-      {{.format = OutputFormat::kOpus, .sample_rate_hz = 44100}, "j.opus", "ogg", "opus", 0, false, 48000},
+      {{.format = Format::kVorbis, .sample_rate_hz = 44100}, "i.ogg", "ogg", "vorbis", 0, false, 44100},
+      {{.format = Format::kOpus, .sample_rate_hz = 44100}, "j.opus", "ogg", "opus", 0, false, 48000},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.file);
@@ -272,7 +272,7 @@ TEST_F(DecoderTest, ReportsStreamInfoPerFormat) {
 
 // Callers hold info() across passes; rewind() reopens the file but must not move what info() refers to.
 TEST_F(DecoderTest, InfoStaysValidAcrossRewind) {
-  ASSERT_TRUE(encode_file(dir_ / "i.flac", {.format = OutputFormat::kFlac, .sample_rate_hz = 44100},
+  ASSERT_TRUE(encode_file(dir_ / "i.flac", {.format = Format::kFlac, .sample_rate_hz = 44100},
                           make_test_signal(2, 44100, 4410))
                   .ok());
   auto decoder = Decoder::open(dir_ / "i.flac");
@@ -287,10 +287,10 @@ TEST_F(DecoderTest, InfoStaysValidAcrossRewind) {
 
 TEST_F(DecoderTest, RewindAndReopenYieldIdenticalSamples) {
   for (const auto& [format, file] :
-       std::vector<std::pair<OutputFormat, const char*>>{{OutputFormat::kFlac, "r.flac"},
-                                                         {OutputFormat::kMp3, "r.mp3"},
-                                                         {OutputFormat::kAac, "r.m4a"},
-                                                         {OutputFormat::kOpus, "r.opus"}}) {
+       std::vector<std::pair<Format, const char*>>{{Format::kFlac, "r.flac"},
+                                                         {Format::kMp3, "r.mp3"},
+                                                         {Format::kAac, "r.m4a"},
+                                                         {Format::kOpus, "r.opus"}}) {
     SCOPED_TRACE(file);
     ASSERT_TRUE(
         encode_file(dir_ / file, {.format = format, .sample_rate_hz = 48000}, make_test_signal(2, 48000, 48000)).ok());
@@ -319,7 +319,7 @@ TEST_F(DecoderTest, RewindAndReopenYieldIdenticalSamples) {
 }
 
 TEST_F(DecoderTest, ReadFillsTheBufferUntilTheEnd) {
-  ASSERT_TRUE(encode_file(dir_ / "s.wav", {.format = OutputFormat::kWav, .sample_rate_hz = 8000, .channels = 1},
+  ASSERT_TRUE(encode_file(dir_ / "s.wav", {.format = Format::kWav, .sample_rate_hz = 8000, .channels = 1},
                           make_test_signal(1, 8000, 10000))
                   .ok());
   auto decoder = Decoder::open(dir_ / "s.wav");
@@ -378,7 +378,7 @@ class DecoderEdgeTest : public TempDirTest {};
 
 // A well-formed WAV with no samples opens as no audio at all: there is nothing to master.
 TEST_F(DecoderEdgeTest, ValidHeaderWithoutSamplesIsCorrupt) {
-  auto encoder = Encoder::create(dir_ / "none.wav", {.format = mastering::OutputFormat::kWav, .sample_rate_hz = 44100});
+  auto encoder = Encoder::create(dir_ / "none.wav", {.format = Format::kWav, .sample_rate_hz = 44100});
   ASSERT_TRUE(encoder.ok());
   ASSERT_TRUE((*encoder)->commit().ok());
   ASSERT_TRUE(fs::exists(dir_ / "none.wav"));

@@ -12,7 +12,7 @@ namespace spectrum::audio {
 namespace {
 
 using namespace spectrum::audio::testing;
-using mastering::OutputFormat;
+
 
 class EncoderTest : public TempDirTest {};
 
@@ -21,7 +21,7 @@ constexpr double kLsb24 = 1.0 / 8388608.0;
 
 struct LosslessCase {
   const char* name;
-  OutputFormat format;
+  Format format;
   int bits;
   bool is_float;
   double tolerance;  // per sample, absolute
@@ -30,10 +30,10 @@ struct LosslessCase {
 // Lossless formats: rate, channels and frame count exact; samples within the quantisation step.
 TEST_F(EncoderTest, LosslessRoundTrip) {
   const std::vector<LosslessCase> cases = {
-      {"wav16", OutputFormat::kWav, 16, false, 2 * kLsb16},   {"wav24", OutputFormat::kWav, 24, false, kLsb24},
-      {"wavf32", OutputFormat::kWav, 32, true, 0.0},          {"aiff16", OutputFormat::kAiff, 16, false, 2 * kLsb16},
-      {"aiff24", OutputFormat::kAiff, 24, false, kLsb24},     {"aifff32", OutputFormat::kAiff, 32, true, 0.0},
-      {"flac16", OutputFormat::kFlac, 16, false, 2 * kLsb16}, {"flac24", OutputFormat::kFlac, 24, false, kLsb24},
+      {"wav16", Format::kWav, 16, false, 2 * kLsb16},   {"wav24", Format::kWav, 24, false, kLsb24},
+      {"wavf32", Format::kWav, 32, true, 0.0},          {"aiff16", Format::kAiff, 16, false, 2 * kLsb16},
+      {"aiff24", Format::kAiff, 24, false, kLsb24},     {"aifff32", Format::kAiff, 32, true, 0.0},
+      {"flac16", Format::kFlac, 16, false, 2 * kLsb16}, {"flac24", Format::kFlac, 24, false, kLsb24},
   };
   const std::size_t frames = 48000 + 123;  // not a multiple of any codec frame
   const Channels signal = make_test_signal(2, 48000, frames, 997.0, 0.9);
@@ -64,7 +64,7 @@ TEST_F(EncoderTest, LosslessRoundTrip) {
 }
 
 TEST_F(EncoderTest, SampleRatesAndChannelCountsArePreserved) {
-  for (const OutputFormat format : {OutputFormat::kWav, OutputFormat::kFlac}) {
+  for (const Format format : {Format::kWav, Format::kFlac}) {
     for (const int rate : {8000, 44100, 96000, 192000}) {
       for (const int channels : {1, 2}) {
         SCOPED_TRACE(std::to_string(rate) + " Hz, " + std::to_string(channels) + " ch, format " +
@@ -96,7 +96,7 @@ TEST_F(EncoderTest, TwentyFourBitRoundsAndClips) {
   const Channels signal = {{1.5F, -1.5F, 1.0F, -1.0F, static_cast<float>(1000.3 * kLsb24),
                             static_cast<float>(-1000.3 * kLsb24), static_cast<float>(1000.7 * kLsb24)}};
   ASSERT_TRUE(
-      encode_file(dir_ / "clip.wav", {.format = OutputFormat::kWav, .sample_rate_hz = 48000, .channels = 1}, signal)
+      encode_file(dir_ / "clip.wav", {.format = Format::kWav, .sample_rate_hz = 48000, .channels = 1}, signal)
           .ok());
   auto decoded = decode_file(dir_ / "clip.wav");
   ASSERT_TRUE(decoded.ok());
@@ -113,7 +113,7 @@ TEST_F(EncoderTest, SixteenBitDitherOfSilence) {
   const Channels silence(2, std::vector<float>(frames, 0.0F));
   ASSERT_TRUE(
       encode_file(dir_ / "d.wav",
-                  {.format = OutputFormat::kWav, .sample_rate_hz = 48000, .bits_per_sample = 16, .dither_seed = 42},
+                  {.format = Format::kWav, .sample_rate_hz = 48000, .bits_per_sample = 16, .dither_seed = 42},
                   silence)
           .ok());
   auto decoded = decode_file(dir_ / "d.wav");
@@ -143,7 +143,7 @@ TEST_F(EncoderTest, SixteenBitDitherKeepsASubLsbSignal) {
   const double amplitude = kLsb16 / 3.0;
   const Channels signal = make_sine(1, 48000, frames, 1000.0, amplitude);
   ASSERT_TRUE(encode_file(dir_ / "low.wav",
-                          {.format = OutputFormat::kWav, .sample_rate_hz = 48000, .channels = 1, .bits_per_sample = 16},
+                          {.format = Format::kWav, .sample_rate_hz = 48000, .channels = 1, .bits_per_sample = 16},
                           signal)
                   .ok());
   auto decoded = decode_file(dir_ / "low.wav");
@@ -168,14 +168,14 @@ TEST_F(EncoderTest, OutputIsIndependentOfBlockSizeAndDeterministic) {
   const Channels signal = make_test_signal(2, 44100, 20000, 1234.0, 0.7);
   struct Case {
     const char* name;
-    OutputFormat format;
+    Format format;
     int bits;
   };
   for (const Case& c :
-       {Case{"w16", OutputFormat::kWav, 16}, Case{"w24", OutputFormat::kWav, 24}, Case{"f16", OutputFormat::kFlac, 16},
-        Case{"f24", OutputFormat::kFlac, 24}, Case{"a16", OutputFormat::kAiff, 16}, Case{"mp3", OutputFormat::kMp3, 0},
-        Case{"ogg", OutputFormat::kVorbis, 0}, Case{"opus", OutputFormat::kOpus, 0},
-        Case{"m4a", OutputFormat::kAac, 0}}) {
+       {Case{"w16", Format::kWav, 16}, Case{"w24", Format::kWav, 24}, Case{"f16", Format::kFlac, 16},
+        Case{"f24", Format::kFlac, 24}, Case{"a16", Format::kAiff, 16}, Case{"mp3", Format::kMp3, 0},
+        Case{"ogg", Format::kVorbis, 0}, Case{"opus", Format::kOpus, 0},
+        Case{"m4a", Format::kAac, 0}}) {
     SCOPED_TRACE(c.name);
     const EncoderOptions options{
         .format = c.format, .sample_rate_hz = 44100, .bits_per_sample = c.bits > 0 ? c.bits : 24, .dither_seed = 99};
@@ -194,7 +194,7 @@ TEST_F(EncoderTest, DitherSeedSelectsTheNoise) {
   const Channels signal = make_test_signal(2, 44100, 10000, 440.0, 0.3);
   const auto encode_with_seed = [&](std::uint64_t seed, const char* name) {
     EncoderOptions options{
-        .format = OutputFormat::kWav, .sample_rate_hz = 44100, .bits_per_sample = 16, .dither_seed = seed};
+        .format = Format::kWav, .sample_rate_hz = 44100, .bits_per_sample = 16, .dither_seed = seed};
     EXPECT_TRUE(encode_file(dir_ / name, options, signal).ok());
     return read_bytes(dir_ / name);
   };
@@ -248,7 +248,7 @@ long measure_lag(const std::vector<float>& reference, const std::vector<float>& 
 
 struct LossyCase {
   const char* name;
-  OutputFormat format;
+  Format format;
   int input_rate_hz;
   int expected_rate_hz;
   std::size_t frame_tolerance;  // one codec frame at the output rate
@@ -257,17 +257,17 @@ struct LossyCase {
 
 TEST_F(EncoderTest, LossyRoundTripKeepsA1kHzSine) {
   const std::vector<LossyCase> cases = {
-      {"mp3", OutputFormat::kMp3, 44100, 44100, 1152},
-      {"m4a", OutputFormat::kAac, 44100, 44100, 1024},
-      {"ogg", OutputFormat::kVorbis, 44100, 44100, 2048},
-      {"opus", OutputFormat::kOpus, 44100, 48000, 960},
-      {"opus48", OutputFormat::kOpus, 48000, 48000, 960},
-      {"mp3_48", OutputFormat::kMp3, 48000, 48000, 1152},
-      {"m4a_96", OutputFormat::kAac, 96000, 96000, 1024},
-      {"mp3_mono", OutputFormat::kMp3, 22050, 22050, 1152, 1},
-      {"opus_mono", OutputFormat::kOpus, 16000, 48000, 960, 1},
-      {"ogg_mono", OutputFormat::kVorbis, 32000, 32000, 2048, 1},
-      {"m4a_mono", OutputFormat::kAac, 8000, 8000, 1024, 1},
+      {"mp3", Format::kMp3, 44100, 44100, 1152},
+      {"m4a", Format::kAac, 44100, 44100, 1024},
+      {"ogg", Format::kVorbis, 44100, 44100, 2048},
+      {"opus", Format::kOpus, 44100, 48000, 960},
+      {"opus48", Format::kOpus, 48000, 48000, 960},
+      {"mp3_48", Format::kMp3, 48000, 48000, 1152},
+      {"m4a_96", Format::kAac, 96000, 96000, 1024},
+      {"mp3_mono", Format::kMp3, 22050, 22050, 1152, 1},
+      {"opus_mono", Format::kOpus, 16000, 48000, 960, 1},
+      {"ogg_mono", Format::kVorbis, 32000, 32000, 2048, 1},
+      {"m4a_mono", Format::kAac, 8000, 8000, 1024, 1},
   };
   for (const LossyCase& c : cases) {
     SCOPED_TRACE(c.name);
@@ -325,10 +325,10 @@ TEST_F(EncoderTest, LossyRoundTripKeepsA1kHzSine) {
 }
 
 TEST_F(EncoderTest, TagsAreCarriedIntoEachContainer) {
-  const std::vector<std::pair<OutputFormat, const char*>> formats = {
-      {OutputFormat::kWav, "t.wav"},   {OutputFormat::kAiff, "t.aiff"}, {OutputFormat::kFlac, "t.flac"},
-      {OutputFormat::kMp3, "t.mp3"},   {OutputFormat::kAac, "t.m4a"},   {OutputFormat::kVorbis, "t.ogg"},
-      {OutputFormat::kOpus, "t.opus"},
+  const std::vector<std::pair<Format, const char*>> formats = {
+      {Format::kWav, "t.wav"},   {Format::kAiff, "t.aiff"}, {Format::kFlac, "t.flac"},
+      {Format::kMp3, "t.mp3"},   {Format::kAac, "t.m4a"},   {Format::kVorbis, "t.ogg"},
+      {Format::kOpus, "t.opus"},
   };
   for (const auto& [format, file] : formats) {
     SCOPED_TRACE(file);
@@ -349,12 +349,12 @@ TEST_F(EncoderTest, TagsAreCarriedIntoEachContainer) {
 
 TEST_F(EncoderTest, RatesTheFormatCannotCarryAreUnsupported) {
   struct Case {
-    OutputFormat format;
+    Format format;
     int rate;
     const char* format_name;
   };
-  for (const Case& c : {Case{OutputFormat::kMp3, 96000, "MP3"}, Case{OutputFormat::kMp3, 88200, "MP3"},
-                        Case{OutputFormat::kAac, 192000, "AAC"}}) {
+  for (const Case& c : {Case{Format::kMp3, 96000, "MP3"}, Case{Format::kMp3, 88200, "MP3"},
+                        Case{Format::kAac, 192000, "AAC"}}) {
     auto encoder = Encoder::create(dir_ / "x.out", {.format = c.format, .sample_rate_hz = c.rate});
     ASSERT_FALSE(encoder.ok());
     EXPECT_EQ(encoder.error().code, ErrorCode::kUnsupported);
@@ -375,7 +375,7 @@ TEST_F(EncoderTest, InvalidOptionsAreRejected) {
   EXPECT_EQ(code_for({.channels = 0}), ErrorCode::kInvalidArgument);
   EXPECT_EQ(code_for({.sample_rate_hz = 4000}), ErrorCode::kInvalidArgument);
   EXPECT_EQ(code_for({.bits_per_sample = 20}), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(code_for({.format = OutputFormat::kMp3, .sample_rate_hz = 44100, .bitrate_kbps = 500}),
+  EXPECT_EQ(code_for({.format = Format::kMp3, .sample_rate_hz = 44100, .bitrate_kbps = 500}),
             ErrorCode::kInvalidArgument);
   EXPECT_EQ(entry_count(), 0U);
 }
@@ -385,7 +385,7 @@ TEST_F(EncoderTest, NothingAppearsBeforeCommitAndTempIsRemovedWithoutIt) {
   const Channels signal = make_test_signal(2, 44100, 10000);
   std::vector<float*> planes = {const_cast<float*>(signal[0].data()), const_cast<float*>(signal[1].data())};
   {
-    auto encoder = Encoder::create(path, {.format = OutputFormat::kFlac, .sample_rate_hz = 44100});
+    auto encoder = Encoder::create(path, {.format = Format::kFlac, .sample_rate_hz = 44100});
     ASSERT_TRUE(encoder.ok());
     ASSERT_TRUE((*encoder)->write(AudioBlock(planes.data(), 2, 10000)).ok());
     EXPECT_FALSE(fs::exists(path));
@@ -395,7 +395,7 @@ TEST_F(EncoderTest, NothingAppearsBeforeCommitAndTempIsRemovedWithoutIt) {
   EXPECT_EQ(entry_count(), 0U);
 
   // An error mid-stream (a block with the wrong channel count) removes the temporary file at once.
-  auto encoder = Encoder::create(path, {.format = OutputFormat::kWav, .sample_rate_hz = 44100});
+  auto encoder = Encoder::create(path, {.format = Format::kWav, .sample_rate_hz = 44100});
   ASSERT_TRUE(encoder.ok());
   const Status bad = (*encoder)->write(AudioBlock(planes.data(), 1, 100));
   EXPECT_FALSE(bad.ok());
@@ -407,7 +407,7 @@ TEST_F(EncoderTest, NothingAppearsBeforeCommitAndTempIsRemovedWithoutIt) {
 TEST_F(EncoderTest, CommitReplacesAnExistingFile) {
   const fs::path path = dir_ / "song.wav";
   write_bytes(path, std::vector<char>(10, 'x'));
-  ASSERT_TRUE(encode_file(path, {.format = OutputFormat::kWav, .sample_rate_hz = 22050, .channels = 1},
+  ASSERT_TRUE(encode_file(path, {.format = Format::kWav, .sample_rate_hz = 22050, .channels = 1},
                           make_test_signal(1, 22050, 2205))
                   .ok());
   auto decoded = decode_file(path);

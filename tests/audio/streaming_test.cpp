@@ -13,7 +13,7 @@ namespace spectrum::audio {
 namespace {
 
 using namespace spectrum::audio::testing;
-using mastering::OutputFormat;
+
 
 constexpr std::size_t kLongFrames = 48000ULL * 60 * 20;  // 20 minutes
 constexpr double kMaxGrowthMb = 64.0;                    // vs 460 MB if the signal were held whole
@@ -54,7 +54,7 @@ TEST_F(StreamingTest, DecodingALongFileUsesBoundedMemory) {
 TEST_F(StreamingTest, EncodingALongFileUsesBoundedMemory) {
   const fs::path path = dir_ / "long_out.flac";
   const double baseline = resident_mb();
-  auto encoder = Encoder::create(path, {.format = OutputFormat::kFlac, .sample_rate_hz = 48000, .bits_per_sample = 16});
+  auto encoder = Encoder::create(path, {.format = Format::kFlac, .sample_rate_hz = 48000, .bits_per_sample = 16});
   ASSERT_TRUE(encoder.ok()) << encoder.error().message;
   AudioBuffer block(2, 8192);
   block.block().clear();

@@ -3,7 +3,9 @@
 
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -169,6 +171,86 @@ TEST_F(Cli, TruncatedAudioIsMasteredAsFarAsItGoes) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_NEAR(j["output"]["durationSeconds"].get<double>(), 2.0, 0.05);
+}
+
+// Bytes of a file, read whole.
+std::string read_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Encodes `seconds` of a tone with ffmpeg into `path` (its extension picks the format).
+bool ffmpeg_tone(const fs::path& path, int seconds = 3) {
+  const std::string cmd = "ffmpeg -v error -y -f lavfi -i sine=frequency=440:duration=" + std::to_string(seconds) +
+                          ":sample_rate=44100 -ac 2 " + q(path) + " </dev/null";
+  return std::system(cmd.c_str()) == 0;
+}
+
+// FFmpeg reports a FLAC or AIFF header cut short as an I/O error (EIO); the file is readable, so it is an
+// undecodable input (exit 4, HTTP 422), not a failure to write the output (exit 5, HTTP 500).
+TEST_F(Cli, HeaderCutShortIsUndecodableNotAnIoError) {
+  for (const char* name : {"tone.flac", "tone.aiff"}) {
+    const fs::path whole = dir_ / name;
+    ASSERT_TRUE(ffmpeg_tone(whole)) << name;
+    const fs::path cut = write_bytes(std::string("cut-") + name, read_bytes(whole).substr(0, 12));
+    for (const char* command : {"analyze ", "master "}) {
+      std::string args = command + q(cut);
+      if (std::string(command) == "master ") args += " " + q(dir_ / "out.wav");
+      const CliResult r = run_cli(args);
+      EXPECT_EQ(r.exit_code, 4) << command << name << ": " << r.err;
+      EXPECT_NE(r.err.find("not a decodable audio file: cut-" + std::string(name)), std::string::npos) << r.err;
+    }
+  }
+  expect_no_output_left();
+}
+
+// Audio lost on the way in is reported (a file shorter than its header says, damaged packets skipped), and a
+// header's claim never sizes memory.
+TEST_F(Cli, LostAudioIsReported) {
+  // A WAV whose header promises 2^31 frames with 1 KB of samples.
+  std::string wav = read_bytes(music("long.wav", 1.0));
+  const std::size_t data = wav.find("data");
+  ASSERT_NE(data, std::string::npos);
+  wav = wav.substr(0, data + 8 + 1024);
+  const std::uint32_t claimed = 0x7FFFFFF0U;
+  for (int i = 0; i < 4; ++i) wav[data + 4 + static_cast<std::size_t>(i)] = static_cast<char>((claimed >> (8 * i)) & 0xFF);
+  const fs::path short_wav = write_bytes("claims-more.wav", wav);
+  // An Ogg Vorbis file with one byte flipped in its middle: the demuxer drops that page (about 1 s of 10).
+  const fs::path ogg = dir_ / "tone.ogg";
+  ASSERT_TRUE(ffmpeg_tone(ogg, 10));
+  std::string vorbis = read_bytes(ogg);
+  vorbis[vorbis.size() / 2] = static_cast<char>(vorbis[vorbis.size() / 2] ^ 0x5A);
+  const fs::path damaged = write_bytes("flipped.ogg", vorbis);
+  // An MP3 whose Xing/Info header counts 2^31 - 1 frames (56,097,535 s): memory must follow the audio decoded.
+  const fs::path mp3 = dir_ / "tone.mp3";
+  ASSERT_TRUE(ffmpeg_tone(mp3));
+  std::string frames = read_bytes(mp3);
+  const std::size_t info = frames.find("Info") != std::string::npos ? frames.find("Info") : frames.find("Xing");
+  ASSERT_NE(info, std::string::npos);
+  frames.replace(info + 8, 4, "\x7F\xFF\xFF\xFF");
+  const fs::path huge = write_bytes("claims-ages.mp3", frames);
+
+  for (const fs::path& lossy : {short_wav, damaged, huge}) {
+    const CliResult r = run_cli("analyze " + q(lossy) + " --json");
+    ASSERT_EQ(r.exit_code, 0) << lossy << ": " << r.err;
+    const auto warnings = nlohmann::json::parse(r.out)["warnings"];
+    ASSERT_FALSE(warnings.empty()) << lossy;
+    const std::string text = warnings.dump();
+    EXPECT_TRUE(text.find("shorter than its header says") != std::string::npos ||
+                text.find("damaged packets") != std::string::npos)
+        << text;
+    const CliResult m = run_cli("master " + q(lossy) + " " + q(dir_ / ("m-" + lossy.filename().string() + ".wav")) +
+                                " --json");
+    ASSERT_EQ(m.exit_code, 0) << m.err;
+    EXPECT_EQ(nlohmann::json::parse(m.out)["warnings"].dump().find(warnings[0].get<std::string>()) !=
+                  std::string::npos,
+              true)
+        << m.out;
+  }
+  // The intact tone has nothing to report.
+  const CliResult clean = run_cli("analyze " + q(ogg) + " --json");
+  ASSERT_EQ(clean.exit_code, 0) << clean.err;
+  EXPECT_TRUE(nlohmann::json::parse(clean.out)["warnings"].empty()) << clean.out;
 }
 
 TEST_F(Cli, ZeroLengthAudioIsRejected) {

@@ -47,7 +47,7 @@ TEST(Settings, ParsesEveryField) {
   EXPECT_EQ(s->tonal_match_percent, 0.0);
   EXPECT_EQ(s->true_peak_ceiling_dbtp, -2.5);
   EXPECT_EQ(*s->loudness_range_lu, 6.0);
-  EXPECT_EQ(*s->output_format, OutputFormat::kAac);
+  EXPECT_EQ(*s->output_format, audio::Format::kAac);
   EXPECT_EQ(*s->bitrate_kbps, 192);
   EXPECT_EQ(*s->reference_file_name, "refs/ref.wav");
 }
@@ -103,16 +103,6 @@ TEST(Settings, UnknownKeysAreIgnored) {
   auto s = parse_settings(json{{"futureKnob", 1}, {"targetLoudness", -12}});
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(*s->target_loudness_lufs, -12.0);
-}
-
-TEST(Settings, FormatNamesAndExtensions) {
-  EXPECT_EQ(output_format_from_name(".MP3"), OutputFormat::kMp3);
-  EXPECT_EQ(output_format_from_name("flac"), OutputFormat::kFlac);
-  EXPECT_EQ(output_format_from_name("aif"), OutputFormat::kAiff);
-  EXPECT_EQ(output_format_from_name("vorbis"), OutputFormat::kVorbis);
-  EXPECT_EQ(output_format_from_name(".opus"), OutputFormat::kOpus);
-  EXPECT_FALSE(output_format_from_name("exe").has_value());
-  EXPECT_EQ(extension_of(OutputFormat::kAac), ".m4a");
 }
 
 TEST(Settings, JsonRoundTrip) {

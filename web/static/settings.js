@@ -12,6 +12,9 @@ export const NUMERIC_SETTINGS = [
    note: 'how far EQ moves towards the target balance'},
   {key: 'truePeakCeiling', label: 'True-peak ceiling', unit: 'dBTP', min: -9, max: 0, step: 0.1, defaultValue: -1,
    note: 'the limiter never lets true peaks above this'},
+  // Optional: sent only when switched on; off, the engine keeps the input's range.
+  {key: 'loudnessRange', label: 'Loudness range', unit: 'LU', min: 1, max: 30, step: 0.5, defaultValue: 8,
+   note: 'a wider input is levelled towards it', optional: 'Level the range'},
 ];
 
 // Common loudness targets. Every value stays inside the ranges above.
@@ -86,9 +89,25 @@ export class SettingsForm {
       });
       row.append(range, number, unit);
       field.append(label, row, note);
+      let enabled = null;
+      if (spec.optional) {
+        enabled = el('input', {type: 'checkbox', id: `${spec.key}-enabled`});
+        const toggle = el('label', {class: 'check'});
+        toggle.append(enabled, ` ${spec.optional} (off: the input's range is kept)`);
+        enabled.addEventListener('change', () => this.updateOptionalState(spec.key));
+        field.append(toggle);
+      }
       container.append(field);
-      this.inputs.set(spec.key, {range, number, spec});
+      this.inputs.set(spec.key, {range, number, spec, enabled});
+      if (enabled) this.updateOptionalState(spec.key);
     }
+  }
+
+  // An optional setting's fields follow its switch; collect() leaves disabled fields out of the request.
+  updateOptionalState(key) {
+    const {range, number, enabled} = this.inputs.get(key);
+    range.disabled = !enabled.checked;
+    number.disabled = !enabled.checked;
   }
 
   buildPresets(container) {
@@ -127,7 +146,14 @@ export class SettingsForm {
   }
 
   reset() {
-    for (const spec of NUMERIC_SETTINGS) this.setValue(spec.key, spec.defaultValue);
+    for (const spec of NUMERIC_SETTINGS) {
+      this.setValue(spec.key, spec.defaultValue);
+      const {enabled} = this.inputs.get(spec.key);
+      if (enabled) {
+        enabled.checked = false;
+        this.updateOptionalState(spec.key);
+      }
+    }
     this.eqProfile.value = 'neutral';
     this.outputFormat.value = '';
     this.bitrate.value = '';

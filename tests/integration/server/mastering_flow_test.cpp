@@ -112,7 +112,7 @@ TEST_F(MasteringFlow, OutputFormatChangesTheExtension) {
   EXPECT_TRUE(fs::exists(server.data_dir() / "objects" / "song_mastered.flac"));
 }
 
-TEST_F(MasteringFlow, NotAudioIs422AndTooLongIs413) {
+TEST_F(MasteringFlow, NotAudioOrCutShortIs422AndTooLongIs413) {
   ServerProcess server({"--max-duration-seconds", "3"});
   ASSERT_TRUE(server.wait_until_ready()) << server.log();
   auto client = server.client();
@@ -123,6 +123,18 @@ TEST_F(MasteringFlow, NotAudioIs422AndTooLongIs413) {
   ASSERT_TRUE(res);
   EXPECT_TRUE(res->status == 415 || res->status == 422) << res->status << " " << res->body;
   EXPECT_EQ(res->body.find("spectrum-job-"), std::string::npos) << "temporary paths must not leak: " << res->body;
+
+  // A FLAC whose header is cut short: FFmpeg reports EIO, but the file is the client's fault (422), not ours.
+  const fs::path flac = fixtures_ / "tone.flac";
+  ASSERT_TRUE(make_tone(flac, 1.0));
+  const fs::path cut = fixtures_ / "cut.flac";
+  std::ofstream(cut, std::ios::binary) << read_text(flac).substr(0, 12);
+  ASSERT_TRUE(upload_file(*client, "cut.flac", cut));
+  auto cut_res = post_json(*client, "/api/master-audio", {{"fileName", "cut.flac"}});
+  ASSERT_TRUE(cut_res);
+  EXPECT_EQ(cut_res->status, 422) << cut_res->body;
+  EXPECT_NE(cut_res->body.find("not a decodable audio file"), std::string::npos) << cut_res->body;
+  EXPECT_EQ(cut_res->body.find("spectrum-job-"), std::string::npos) << cut_res->body;
 
   const fs::path long_tone = fixtures_ / "long.wav";
   ASSERT_TRUE(make_tone(long_tone, 5.0));

@@ -393,6 +393,7 @@ describe('the reference-track option', () => {
     const sent = (await request).postDataJSON();
     assert.match(sent.settings.referenceFileName, /^uploads\/[0-9a-f]+\/reference\.wav$/);
     assert.equal('targetLoudness' in sent.settings, false);
+    assert.equal('loudnessRange' in sent.settings, false, 'the range setting is off by default');
     const result = await (await response).json();
     assert.equal(result.success, true, JSON.stringify(result));
     console.log(`reference ${reference.integratedLufs} LUFS (ffmpeg) -> target ${result.report.targetLoudnessLufs}, ` +
@@ -401,6 +402,26 @@ describe('the reference-track option', () => {
     assert.ok(Math.abs(result.report.output.integratedLufs - reference.integratedLufs) <= LOUDNESS_TOLERANCE_LU);
     await page.waitForSelector('#result:not([hidden])', {timeout: JOB_TIMEOUT_MS});
     assert.deepEqual(page.errors, []);
+  });
+
+  it('sends loudnessRange only when its switch is on', async () => {
+    const page = await openPage(context, service.url);
+    assert.equal(await page.isDisabled('#loudnessRange'), true);
+    await uploadAndWait(page, path.join(workDir, 'test-track.wav'));
+    await page.check('#loudnessRange-enabled');
+    assert.equal(await page.isDisabled('#loudnessRange'), false);
+    await page.fill('#loudnessRange', '6');
+    // The request is what this test checks: answer it here instead of mastering.
+    await page.route('**/api/master-audio', (route) => route.fulfill({
+      status: 400, contentType: 'application/json', body: JSON.stringify({success: false, error: 'intercepted'}),
+    }));
+    const request = page.waitForRequest((r) => r.url().endsWith('/api/master-audio'));
+    await page.click('#master-button');
+    assert.equal((await request).postDataJSON().settings.loudnessRange, 6);
+    await page.unroute('**/api/master-audio');
+    await page.click('#reset-settings');
+    assert.equal(await page.isChecked('#loudnessRange-enabled'), false);
+    assert.equal(await page.isDisabled('#loudnessRange'), true);
   });
 });
 
