@@ -93,9 +93,9 @@ Error too_many_channels(int channels) {
 
 Status check_rate(int sample_rate_hz) {
   if (sample_rate_hz < kMinSampleRateHz || sample_rate_hz > kMaxSampleRateHz) {
-    return make_error(ErrorCode::kUnsupported, "input sample rate " + std::to_string(sample_rate_hz) +
-                                                   " Hz is outside the supported range of " + std::to_string(kMinSampleRateHz) + " to " +
-                                                   std::to_string(kMaxSampleRateHz) + " Hz");
+    return make_error(ErrorCode::kUnsupported,
+                      "input sample rate " + std::to_string(sample_rate_hz) + " Hz is outside the supported range of " +
+                          std::to_string(kMinSampleRateHz) + " to " + std::to_string(kMaxSampleRateHz) + " Hz");
   }
   return {};
 }

@@ -10,24 +10,24 @@
 #include <utility>
 #include <vector>
 
+#include "audio/format.h"
 #include "common/audio_block.h"
 #include "common/status.h"
-#include "audio/format.h"
 
 namespace spectrum::audio {
 
 struct StreamInfo {
-  int sample_rate_hz = 0;                           // kept as is (8 to 192 kHz); never resampled
-  int channels = 0;                                 // 1 or 2
-  std::int64_t duration_frames_estimate = -1;       // from the container, -1 if unknown
+  int sample_rate_hz = 0;                      // kept as is (8 to 192 kHz); never resampled
+  int channels = 0;                            // 1 or 2
+  std::int64_t duration_frames_estimate = -1;  // from the container, -1 if unknown
   // Frames the file states it holds (its container's duration, or for WAV and AIFF the size in the header,
   // which FFmpeg clamps to the bytes present); -1 when it states none (a duration guessed from the bitrate).
   std::int64_t stated_frames = -1;
-  std::string container{};                          // FFmpeg demuxer name: "wav", "flac", "mp3", "ogg", "aiff", ...
-  std::string codec{};                              // FFmpeg codec name: "pcm_s24le", "flac", "mp3", "aac", ...
-  int bits_per_sample = 0;                          // integer PCM/FLAC/ALAC depth (16, 24, 32); 0 for lossy codecs
-  bool is_float = false;                            // float PCM (e.g. pcm_f32le); bits_per_sample is then 32 or 64
-  std::optional<Format> format{};                   // the input's own format, if it is one of ours
+  std::string container{};         // FFmpeg demuxer name: "wav", "flac", "mp3", "ogg", "aiff", ...
+  std::string codec{};             // FFmpeg codec name: "pcm_s24le", "flac", "mp3", "aac", ...
+  int bits_per_sample = 0;         // integer PCM/FLAC/ALAC depth (16, 24, 32); 0 for lossy codecs
+  bool is_float = false;           // float PCM (e.g. pcm_f32le); bits_per_sample is then 32 or 64
+  std::optional<Format> format{};  // the input's own format, if it is one of ours
   // Container and audio-stream metadata with lower-case keys ("title", "artist", ...), first occurrence
   // of each key kept. Muxer bookkeeping (encoder, major_brand, handler_name, ...) is left out.
   std::vector<std::pair<std::string, std::string>> tags{};

@@ -42,9 +42,9 @@ Expected<CodecChoice> choose_codec(const EncoderOptions& options) {
     return choice;
   }
   if (bits != 16 && bits != 24 && bits != 32) {
-    return make_error(ErrorCode::kInvalidArgument, std::string(format.display_name) +
-                                                       " output must be 16, 24 or 32 bits (got " +
-                                                       std::to_string(bits) + ")");
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        std::string(format.display_name) + " output must be 16, 24 or 32 bits (got " + std::to_string(bits) + ")");
   }
   if (options.format == Format::kFlac) {
     // FLAC has no float; 32-bit input is written at 24 bits, FLAC's practical maximum.
@@ -146,8 +146,9 @@ Error Encoder::Impl::fail(Error error) {
 Status Encoder::Impl::open(const std::filesystem::path& destination) {
   const AVCodec* encoder = avcodec_find_encoder_by_name(choice.encoder.c_str());
   if (encoder == nullptr) {
-    return make_error(ErrorCode::kUnsupported, std::string(traits(options.format).display_name) + " output needs the '" +
-                                                   choice.encoder + "' encoder, which this FFmpeg build lacks");
+    return make_error(ErrorCode::kUnsupported, std::string(traits(options.format).display_name) +
+                                                   " output needs the '" + choice.encoder +
+                                                   "' encoder, which this FFmpeg build lacks");
   }
   SPECTRUM_TRY(check_rate_for_format(options, *encoder));
   if (!format_listed(*encoder, choice.sample_format)) {
@@ -218,8 +219,7 @@ Status Encoder::Impl::open(const std::filesystem::path& destination) {
   if (err < 0) return make_error(ErrorCode::kIoError, "cannot write " + name + ": " + ffmpeg::av_error_string(err));
   AVDictionary* muxer_options = nullptr;
   // AIFF's own text chunks hold only name/author/copyright/annotation; ID3 carries every tag.
-  if (options.format == Format::kAiff && !options.tags.empty())
-    av_dict_set(&muxer_options, "write_id3v2", "1", 0);
+  if (options.format == Format::kAiff && !options.tags.empty()) av_dict_set(&muxer_options, "write_id3v2", "1", 0);
   err = avformat_write_header(muxer.get(), &muxer_options);
   av_dict_free(&muxer_options);
   if (err < 0) return make_error(ErrorCode::kIoError, "cannot write " + name + ": " + ffmpeg::av_error_string(err));

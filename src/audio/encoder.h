@@ -9,9 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include "audio/format.h"
 #include "common/audio_block.h"
 #include "common/status.h"
-#include "audio/format.h"
 
 namespace spectrum::audio {
 

@@ -17,9 +17,9 @@ enum class Format { kWav, kAiff, kFlac, kMp3, kAac, kVorbis, kOpus };
 
 struct FormatTraits {
   Format format;
-  std::string_view name;          // in the API and on the command line
-  std::string_view display_name;  // in messages
-  std::string_view extension;     // of an output file, with the dot
+  std::string_view name;                    // in the API and on the command line
+  std::string_view display_name;            // in messages
+  std::string_view extension;               // of an output file, with the dot
   std::array<std::string_view, 3> aliases;  // other names a user may type (an empty entry ends the list)
   std::string_view muxer;                   // FFmpeg's; for PCM formats also the demuxer that marks an input
   std::string_view codec;                   // FFmpeg's codec name of a compressed input ("" for PCM)
@@ -43,8 +43,21 @@ inline constexpr std::array<FormatTraits, 7> kFormats{{
     {Format::kMp3, "mp3", "MP3", ".mp3", {}, "mp3", "mp3", "libmp3lame", true, 0, 48000, 320, 32, 320, 0.35},
     // AAC's overshoot varies most between the trial and the whole file (by up to ~0.4 dB on the corpus).
     {Format::kAac, "aac", "AAC", ".m4a", {"mp4"}, "ipod", "aac", "aac", true, 0, 96000, 256, 32, 512, 0.45},
-    {Format::kVorbis, "ogg", "Ogg Vorbis", ".ogg", {"vorbis", "oga"}, "ogg", "vorbis", "libvorbis", true, 0, 0, 0, 32,
-     512, 0.35},
+    {Format::kVorbis,
+     "ogg",
+     "Ogg Vorbis",
+     ".ogg",
+     {"vorbis", "oga"},
+     "ogg",
+     "vorbis",
+     "libvorbis",
+     true,
+     0,
+     0,
+     0,
+     32,
+     512,
+     0.35},
     {Format::kOpus, "opus", "Opus", ".opus", {}, "opus", "opus", "libopus", true, 48000, 0, 192, 32, 512, 0.35},
 }};
 

@@ -99,9 +99,8 @@ void BandSpectrum::prepare(double sample_rate_hz, int channels, double section_s
   pending_.assign(static_cast<std::size_t>(channels_), std::vector<float>(fft_size_, 0.0F));
   section_sum_.assign(centres_hz_.size(), 0.0);
   sections_.clear();
-  const double expected_sections =
-      std::clamp(expected_duration_s, 0.0, LoudnessMeter::kMaxReservedS) * sample_rate_hz /
-      static_cast<double>(section_frames_);
+  const double expected_sections = std::clamp(expected_duration_s, 0.0, LoudnessMeter::kMaxReservedS) * sample_rate_hz /
+                                   static_cast<double>(section_frames_);
   sections_.reserve((static_cast<std::size_t>(expected_sections) + 4) * centres_hz_.size());
   reset();
 }

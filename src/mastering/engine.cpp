@@ -336,9 +336,9 @@ class OutputPasses final : public LoudnessProbe {
     auto encoder = audio::Encoder::create(io_.temp_path, io_.enc_options);
     if (!encoder) return std::move(encoder).error();
     const auto encode = [&](const AudioBlock& block) { return (*encoder)->write(block); };
-    auto measured = io_.lossy ? measure(io_.limited, io_.track, {.true_peak = false, .spectrum = false},
-                                        &io_.progress, encode)
-                              : measure(io_.rounded, io_.track, {}, &io_.progress, encode);
+    auto measured =
+        io_.lossy ? measure(io_.limited, io_.track, {.true_peak = false, .spectrum = false}, &io_.progress, encode)
+                  : measure(io_.rounded, io_.track, {}, &io_.progress, encode);
     if (!measured) return std::move(measured).error();
     SPECTRUM_TRY((*encoder)->commit());
     ++report_.encode_passes;
@@ -379,7 +379,6 @@ class OutputPasses final : public LoudnessProbe {
   double written_lufs_ = 0.0;  // what the encoder was given
   int output_passes_ = 0;
 };
-
 
 }  // namespace
 

@@ -50,5 +50,4 @@ Expected<MasterReport> master_file(const MasterJob& job);
 // Measures a file without changing it.
 Expected<AnalysisReport> analyze_file(const std::filesystem::path& path, const Limits& limits = {});
 
-
 }  // namespace spectrum::mastering

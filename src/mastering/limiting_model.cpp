@@ -41,11 +41,12 @@ LimitingModel LimitingModel::Builder::finish() && {
   return {std::move(bin_energy_), std::move(bin_count_)};
 }
 
-LimitingModel::LimitingModel(std::span<const float> held_peaks) : LimitingModel([&] {
-  Builder builder;
-  builder.add(held_peaks);
-  return std::move(builder).finish();
-}()) {}
+LimitingModel::LimitingModel(std::span<const float> held_peaks)
+    : LimitingModel([&] {
+        Builder builder;
+        builder.add(held_peaks);
+        return std::move(builder).finish();
+      }()) {}
 
 LimitingModel::LimitingModel(std::vector<double> bin_energy, std::vector<double> bin_count)
     : energy_below_(kBins, 0.0),

@@ -18,7 +18,6 @@ enum class EqProfile { kNeutral, kBright, kWarm, kBassBoost };
 
 std::string_view to_string(EqProfile profile) noexcept;
 
-
 struct Range {
   double min;
   double max;

@@ -13,7 +13,6 @@ namespace {
 
 using namespace spectrum::audio::testing;
 
-
 class DecoderTest : public TempDirTest {
  protected:
   // Expects a kCorruptInput error that names the file but not the directory it is in.
@@ -117,14 +116,12 @@ TEST_F(DecoderTest, TruncatedWavHeaderIsCorrupt) {
 TEST_F(DecoderTest, TruncatedWavBodyDecodesWhatIsThere) {
   const fs::path full = dir_ / "full.wav";
   const Channels signal = make_test_signal(2, 48000, 48000);
-  ASSERT_TRUE(encode_file(full,
-                          {.format = Format::kWav,
-                           .sample_rate_hz = 48000,
-                           .channels = 2,
-                           .bits_per_sample = 32,
-                           .is_float = true},
-                          signal)
-                  .ok());
+  ASSERT_TRUE(
+      encode_file(
+          full,
+          {.format = Format::kWav, .sample_rate_hz = 48000, .channels = 2, .bits_per_sample = 32, .is_float = true},
+          signal)
+          .ok());
   std::vector<char> bytes = read_bytes(full);
   const std::size_t header = bytes.size() - 48000 * 8;
   const std::size_t kept_frames = 10000;
@@ -238,13 +235,7 @@ TEST_F(DecoderTest, ReportsStreamInfoPerFormat) {
        false,
        44100},
       {{.format = Format::kMp3, .sample_rate_hz = 44100}, "g.mp3", "mp3", "mp3", 0, false, 44100},
-      {{.format = Format::kAac, .sample_rate_hz = 44100},
-       "h.m4a",
-       "mov,mp4,m4a,3gp,3g2,mj2",
-       "aac",
-       0,
-       false,
-       44100},
+      {{.format = Format::kAac, .sample_rate_hz = 44100}, "h.m4a", "mov,mp4,m4a,3gp,3g2,mj2", "aac", 0, false, 44100},
       {{.format = Format::kVorbis, .sample_rate_hz = 44100}, "i.ogg", "ogg", "vorbis", 0, false, 44100},
       {{.format = Format::kOpus, .sample_rate_hz = 44100}, "j.opus", "ogg", "opus", 0, false, 48000},
   };
@@ -272,9 +263,9 @@ TEST_F(DecoderTest, ReportsStreamInfoPerFormat) {
 
 // Callers hold info() across passes; rewind() reopens the file but must not move what info() refers to.
 TEST_F(DecoderTest, InfoStaysValidAcrossRewind) {
-  ASSERT_TRUE(encode_file(dir_ / "i.flac", {.format = Format::kFlac, .sample_rate_hz = 44100},
-                          make_test_signal(2, 44100, 4410))
-                  .ok());
+  ASSERT_TRUE(
+      encode_file(dir_ / "i.flac", {.format = Format::kFlac, .sample_rate_hz = 44100}, make_test_signal(2, 44100, 4410))
+          .ok());
   auto decoder = Decoder::open(dir_ / "i.flac");
   ASSERT_TRUE(decoder.ok());
   const StreamInfo* before = &(*decoder)->info();
@@ -286,11 +277,8 @@ TEST_F(DecoderTest, InfoStaysValidAcrossRewind) {
 }
 
 TEST_F(DecoderTest, RewindAndReopenYieldIdenticalSamples) {
-  for (const auto& [format, file] :
-       std::vector<std::pair<Format, const char*>>{{Format::kFlac, "r.flac"},
-                                                         {Format::kMp3, "r.mp3"},
-                                                         {Format::kAac, "r.m4a"},
-                                                         {Format::kOpus, "r.opus"}}) {
+  for (const auto& [format, file] : std::vector<std::pair<Format, const char*>>{
+           {Format::kFlac, "r.flac"}, {Format::kMp3, "r.mp3"}, {Format::kAac, "r.m4a"}, {Format::kOpus, "r.opus"}}) {
     SCOPED_TRACE(file);
     ASSERT_TRUE(
         encode_file(dir_ / file, {.format = format, .sample_rate_hz = 48000}, make_test_signal(2, 48000, 48000)).ok());

@@ -13,7 +13,6 @@ namespace {
 
 using namespace spectrum::audio::testing;
 
-
 class EncoderTest : public TempDirTest {};
 
 constexpr double kLsb16 = 1.0 / 32768.0;
@@ -96,8 +95,7 @@ TEST_F(EncoderTest, TwentyFourBitRoundsAndClips) {
   const Channels signal = {{1.5F, -1.5F, 1.0F, -1.0F, static_cast<float>(1000.3 * kLsb24),
                             static_cast<float>(-1000.3 * kLsb24), static_cast<float>(1000.7 * kLsb24)}};
   ASSERT_TRUE(
-      encode_file(dir_ / "clip.wav", {.format = Format::kWav, .sample_rate_hz = 48000, .channels = 1}, signal)
-          .ok());
+      encode_file(dir_ / "clip.wav", {.format = Format::kWav, .sample_rate_hz = 48000, .channels = 1}, signal).ok());
   auto decoded = decode_file(dir_ / "clip.wav");
   ASSERT_TRUE(decoded.ok());
   const std::vector<float> expected = {static_cast<float>(8388607 * kLsb24), -1.0F,
@@ -111,11 +109,10 @@ TEST_F(EncoderTest, TwentyFourBitRoundsAndClips) {
 TEST_F(EncoderTest, SixteenBitDitherOfSilence) {
   const std::size_t frames = 48000;
   const Channels silence(2, std::vector<float>(frames, 0.0F));
-  ASSERT_TRUE(
-      encode_file(dir_ / "d.wav",
-                  {.format = Format::kWav, .sample_rate_hz = 48000, .bits_per_sample = 16, .dither_seed = 42},
-                  silence)
-          .ok());
+  ASSERT_TRUE(encode_file(dir_ / "d.wav",
+                          {.format = Format::kWav, .sample_rate_hz = 48000, .bits_per_sample = 16, .dither_seed = 42},
+                          silence)
+                  .ok());
   auto decoded = decode_file(dir_ / "d.wav");
   ASSERT_TRUE(decoded.ok());
   double sum_lsb = 0.0;
@@ -174,8 +171,7 @@ TEST_F(EncoderTest, OutputIsIndependentOfBlockSizeAndDeterministic) {
   for (const Case& c :
        {Case{"w16", Format::kWav, 16}, Case{"w24", Format::kWav, 24}, Case{"f16", Format::kFlac, 16},
         Case{"f24", Format::kFlac, 24}, Case{"a16", Format::kAiff, 16}, Case{"mp3", Format::kMp3, 0},
-        Case{"ogg", Format::kVorbis, 0}, Case{"opus", Format::kOpus, 0},
-        Case{"m4a", Format::kAac, 0}}) {
+        Case{"ogg", Format::kVorbis, 0}, Case{"opus", Format::kOpus, 0}, Case{"m4a", Format::kAac, 0}}) {
     SCOPED_TRACE(c.name);
     const EncoderOptions options{
         .format = c.format, .sample_rate_hz = 44100, .bits_per_sample = c.bits > 0 ? c.bits : 24, .dither_seed = 99};
@@ -193,8 +189,7 @@ TEST_F(EncoderTest, OutputIsIndependentOfBlockSizeAndDeterministic) {
 TEST_F(EncoderTest, DitherSeedSelectsTheNoise) {
   const Channels signal = make_test_signal(2, 44100, 10000, 440.0, 0.3);
   const auto encode_with_seed = [&](std::uint64_t seed, const char* name) {
-    EncoderOptions options{
-        .format = Format::kWav, .sample_rate_hz = 44100, .bits_per_sample = 16, .dither_seed = seed};
+    EncoderOptions options{.format = Format::kWav, .sample_rate_hz = 44100, .bits_per_sample = 16, .dither_seed = seed};
     EXPECT_TRUE(encode_file(dir_ / name, options, signal).ok());
     return read_bytes(dir_ / name);
   };
@@ -257,16 +252,11 @@ struct LossyCase {
 
 TEST_F(EncoderTest, LossyRoundTripKeepsA1kHzSine) {
   const std::vector<LossyCase> cases = {
-      {"mp3", Format::kMp3, 44100, 44100, 1152},
-      {"m4a", Format::kAac, 44100, 44100, 1024},
-      {"ogg", Format::kVorbis, 44100, 44100, 2048},
-      {"opus", Format::kOpus, 44100, 48000, 960},
-      {"opus48", Format::kOpus, 48000, 48000, 960},
-      {"mp3_48", Format::kMp3, 48000, 48000, 1152},
-      {"m4a_96", Format::kAac, 96000, 96000, 1024},
-      {"mp3_mono", Format::kMp3, 22050, 22050, 1152, 1},
-      {"opus_mono", Format::kOpus, 16000, 48000, 960, 1},
-      {"ogg_mono", Format::kVorbis, 32000, 32000, 2048, 1},
+      {"mp3", Format::kMp3, 44100, 44100, 1152},          {"m4a", Format::kAac, 44100, 44100, 1024},
+      {"ogg", Format::kVorbis, 44100, 44100, 2048},       {"opus", Format::kOpus, 44100, 48000, 960},
+      {"opus48", Format::kOpus, 48000, 48000, 960},       {"mp3_48", Format::kMp3, 48000, 48000, 1152},
+      {"m4a_96", Format::kAac, 96000, 96000, 1024},       {"mp3_mono", Format::kMp3, 22050, 22050, 1152, 1},
+      {"opus_mono", Format::kOpus, 16000, 48000, 960, 1}, {"ogg_mono", Format::kVorbis, 32000, 32000, 2048, 1},
       {"m4a_mono", Format::kAac, 8000, 8000, 1024, 1},
   };
   for (const LossyCase& c : cases) {
@@ -326,9 +316,8 @@ TEST_F(EncoderTest, LossyRoundTripKeepsA1kHzSine) {
 
 TEST_F(EncoderTest, TagsAreCarriedIntoEachContainer) {
   const std::vector<std::pair<Format, const char*>> formats = {
-      {Format::kWav, "t.wav"},   {Format::kAiff, "t.aiff"}, {Format::kFlac, "t.flac"},
-      {Format::kMp3, "t.mp3"},   {Format::kAac, "t.m4a"},   {Format::kVorbis, "t.ogg"},
-      {Format::kOpus, "t.opus"},
+      {Format::kWav, "t.wav"}, {Format::kAiff, "t.aiff"},  {Format::kFlac, "t.flac"}, {Format::kMp3, "t.mp3"},
+      {Format::kAac, "t.m4a"}, {Format::kVorbis, "t.ogg"}, {Format::kOpus, "t.opus"},
   };
   for (const auto& [format, file] : formats) {
     SCOPED_TRACE(file);
@@ -353,8 +342,8 @@ TEST_F(EncoderTest, RatesTheFormatCannotCarryAreUnsupported) {
     int rate;
     const char* format_name;
   };
-  for (const Case& c : {Case{Format::kMp3, 96000, "MP3"}, Case{Format::kMp3, 88200, "MP3"},
-                        Case{Format::kAac, 192000, "AAC"}}) {
+  for (const Case& c :
+       {Case{Format::kMp3, 96000, "MP3"}, Case{Format::kMp3, 88200, "MP3"}, Case{Format::kAac, 192000, "AAC"}}) {
     auto encoder = Encoder::create(dir_ / "x.out", {.format = c.format, .sample_rate_hz = c.rate});
     ASSERT_FALSE(encoder.ok());
     EXPECT_EQ(encoder.error().code, ErrorCode::kUnsupported);

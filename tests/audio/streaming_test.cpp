@@ -14,7 +14,6 @@ namespace {
 
 using namespace spectrum::audio::testing;
 
-
 constexpr std::size_t kLongFrames = 48000ULL * 60 * 20;  // 20 minutes
 constexpr double kMaxGrowthMb = 64.0;                    // vs 460 MB if the signal were held whole
 

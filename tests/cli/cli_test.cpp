@@ -213,7 +213,8 @@ TEST_F(Cli, LostAudioIsReported) {
   ASSERT_NE(data, std::string::npos);
   wav = wav.substr(0, data + 8 + 1024);
   const std::uint32_t claimed = 0x7FFFFFF0U;
-  for (int i = 0; i < 4; ++i) wav[data + 4 + static_cast<std::size_t>(i)] = static_cast<char>((claimed >> (8 * i)) & 0xFF);
+  for (int i = 0; i < 4; ++i)
+    wav[data + 4 + static_cast<std::size_t>(i)] = static_cast<char>((claimed >> (8 * i)) & 0xFF);
   const fs::path short_wav = write_bytes("claims-more.wav", wav);
   // An Ogg Vorbis file with one byte flipped in its middle: the demuxer drops that page (about 1 s of 10).
   const fs::path ogg = dir_ / "tone.ogg";
@@ -239,11 +240,10 @@ TEST_F(Cli, LostAudioIsReported) {
     EXPECT_TRUE(text.find("shorter than its header says") != std::string::npos ||
                 text.find("damaged packets") != std::string::npos)
         << text;
-    const CliResult m = run_cli("master " + q(lossy) + " " + q(dir_ / ("m-" + lossy.filename().string() + ".wav")) +
-                                " --json");
+    const CliResult m =
+        run_cli("master " + q(lossy) + " " + q(dir_ / ("m-" + lossy.filename().string() + ".wav")) + " --json");
     ASSERT_EQ(m.exit_code, 0) << m.err;
-    EXPECT_EQ(nlohmann::json::parse(m.out)["warnings"].dump().find(warnings[0].get<std::string>()) !=
-                  std::string::npos,
+    EXPECT_EQ(nlohmann::json::parse(m.out)["warnings"].dump().find(warnings[0].get<std::string>()) != std::string::npos,
               true)
         << m.out;
   }

@@ -2,4 +2,6 @@
 #include "audio/format.h"
 #include "mastering/settings.h"
 
-int layering_fixture() { return spectrum::audio::is_lossy(spectrum::audio::Format::kMp3) ? 1 : 0; }
+int layering_fixture() {
+  return spectrum::audio::is_lossy(spectrum::audio::Format::kMp3) ? 1 : 0;
+}

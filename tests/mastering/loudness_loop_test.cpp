@@ -233,7 +233,9 @@ TEST(LoudnessLoopTest, PassBudgetGivesTheNextGain) {
 // at_ceiling holds for a scale-invariant limiter: a law whose loss depends on the gain over the ceiling only.
 TEST(LoudnessLoopTest, PassesCarryOverToALowerCeiling) {
   const auto law_at = [](double ceiling_dbtp) {
-    return [ceiling_dbtp](double g) { return soft_knee_loudness(g + (kCeilingDbtp - ceiling_dbtp)) - (kCeilingDbtp - ceiling_dbtp); };
+    return [ceiling_dbtp](double g) {
+      return soft_knee_loudness(g + (kCeilingDbtp - ceiling_dbtp)) - (kCeilingDbtp - ceiling_dbtp);
+    };
   };
   const double lower = kCeilingDbtp - 0.7;
   for (const double g : {12.0, 15.5, 20.0}) {
