@@ -147,6 +147,22 @@ struct Track {
   std::size_t block_frames = kDefaultBlockFrames;
 };
 
+// Meters every block it reads, on the reading thread of a pass.
+class MeteredSource final : public FrameSource {
+ public:
+  MeteredSource(FrameSource& inner, TrackAnalyzer& analyzer) : inner_(inner), analyzer_(analyzer) {}
+  Expected<std::size_t> read(AudioBuffer& buffer) override {
+    auto frames = inner_.read(buffer);
+    if (frames && *frames > 0) analyzer_.process(buffer.block());
+    return frames;
+  }
+  Status rewind() override { return inner_.rewind(); }
+
+ private:
+  FrameSource& inner_;
+  TrackAnalyzer& analyzer_;
+};
+
 // Reads `source` from the start to the end, handing each block to `sink(block) -> Status` on a second thread.
 template <class Sink>
 Status for_each_block(FrameSource& source, const Track& track, const Progress* progress, Sink&& sink) {
@@ -322,8 +338,11 @@ class OutputPasses final : public LoudnessProbe {
 
   OutputPasses(Io io, MasterReport& report) : io_(io), report_(report) {}
 
-  Expected<double> loudness_at(double gain_db, bool likely_final) override {
-    if (!likely_final) return loudness_pass(gain_db);
+  Expected<double> loudness_at(double gain_db, const PassOutlook& outlook) override {
+    // A PCM write costs little more than a loudness pass, so any pass likely to land writes. A lossy write is a
+    // full encode: it waits for a pass whose predecessor came close, since a model-aimed jump may still miss.
+    const bool write_now = io_.lossy ? outlook.previous_miss_lu < kLikelyFinalLu : outlook.likely_final();
+    if (!write_now) return loudness_pass(gain_db);
     SPECTRUM_TRY(write(gain_db));
     return written_lufs_;
   }
@@ -336,16 +355,24 @@ class OutputPasses final : public LoudnessProbe {
     auto encoder = audio::Encoder::create(io_.temp_path, io_.enc_options);
     if (!encoder) return std::move(encoder).error();
     const auto encode = [&](const AudioBlock& block) { return (*encoder)->write(block); };
-    auto measured =
-        io_.lossy ? measure(io_.limited, io_.track, {.true_peak = false, .spectrum = false}, &io_.progress, encode)
-                  : measure(io_.rounded, io_.track, {}, &io_.progress, encode);
-    if (!measured) return std::move(measured).error();
+    if (io_.lossy) {
+      // The encoder is the slow half of the pass: the loudness is metered on the reading thread instead.
+      TrackAnalyzer analyzer;
+      analyzer.prepare(io_.track.sample_rate_hz, io_.track.channels, io_.track.expected_duration_s,
+                       {.true_peak = false, .spectrum = false});
+      MeteredSource metered(io_.limited, analyzer);
+      SPECTRUM_TRY(for_each_block(metered, io_.track, &io_.progress, encode));
+      written_lufs_ = analyzer.finish("").normalisable_lufs();
+    } else {
+      auto measured = measure(io_.rounded, io_.track, {}, &io_.progress, encode);
+      if (!measured) return std::move(measured).error();
+      written_lufs_ = measured->normalisable_lufs();
+      written_file_ = std::move(*measured);
+    }
     SPECTRUM_TRY((*encoder)->commit());
     ++report_.encode_passes;
     report_.limiter = io_.stage.limiter_gain_reduction();
     written_gain_db_ = gain_db;
-    written_lufs_ = measured->normalisable_lufs();
-    if (!io_.lossy) written_file_ = std::move(*measured);
     return {};
   }
 

@@ -146,7 +146,7 @@ Expected<LoopResult> solve_gain(const LoopInput& in, LoudnessProbe& probe) {
   }
   bool capped = false;
   for (int pass = 0; pass < in.max_passes; ++pass) {
-    auto measured = probe.loudness_at(g, aimed || std::abs(last_error) < kLikelyFinalLu);
+    auto measured = probe.loudness_at(g, {.aimed = aimed, .previous_miss_lu = std::abs(last_error)});
     if (!measured) return std::move(measured).error();
     ++r.passes;
     const MeasuredPass done{g, *measured};

@@ -8,6 +8,7 @@
 // (tests/mastering/loudness_loop_test.cpp); the engine's probe runs gain and limiter over the track.
 #pragma once
 
+#include <limits>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -31,13 +32,21 @@ inline constexpr double kLikelyFinalLu = 0.5;
 inline constexpr double kMaxLimitingDb = 24.0;
 inline constexpr int kMaxLoopPasses = 10;
 
+// What the loop expects of a pass, so that a probe can decide what else to do with it (write the output when
+// the pass will probably be the last, if writing is cheap enough to risk).
+struct PassOutlook {
+  bool aimed = false;  // the limiting model placed it
+  // How far the pass before it missed the target; infinite for the first.
+  double previous_miss_lu = std::numeric_limits<double>::infinity();
+  [[nodiscard]] bool likely_final() const { return aimed || previous_miss_lu < kLikelyFinalLu; }
+};
+
 // One pass of gain and limiter over the track.
 class LoudnessProbe {
  public:
   virtual ~LoudnessProbe() = default;
-  // The loudness (LUFS) of the output after `gain_db` ahead of the limiter. `likely_final`: the pass will
-  // probably meet the target, so it is worth writing the output as it is measured.
-  virtual Expected<double> loudness_at(double gain_db, bool likely_final) = 0;
+  // The loudness (LUFS) of the output after `gain_db` ahead of the limiter.
+  virtual Expected<double> loudness_at(double gain_db, const PassOutlook& outlook) = 0;
 };
 
 // A pass of gain and limiter: the gain ahead of the limiter and the output's loudness.

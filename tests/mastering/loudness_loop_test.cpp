@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <random>
 #include <utility>
@@ -25,9 +26,10 @@ constexpr double kPreTruePeak = -12.0;  // its true peak: limiting starts at 10.
 class LawProbe final : public LoudnessProbe {
  public:
   explicit LawProbe(std::function<double(double)> law) : law_(std::move(law)) {}
-  Expected<double> loudness_at(double gain_db, bool likely_final) override {
+  Expected<double> loudness_at(double gain_db, const PassOutlook& outlook) override {
     gains.push_back(gain_db);
-    finals.push_back(likely_final);
+    finals.push_back(outlook.likely_final());
+    misses.push_back(outlook.previous_miss_lu);
     const double l = law_(gain_db);
     loudness.push_back(l);
     return l;
@@ -35,6 +37,7 @@ class LawProbe final : public LoudnessProbe {
   std::vector<double> gains;
   std::vector<double> loudness;
   std::vector<bool> finals;
+  std::vector<double> misses;
 
  private:
   std::function<double(double)> law_;
@@ -167,7 +170,7 @@ TEST(LoudnessLoopTest, DiscontinuousLawSpendsThePassBudget) {
 TEST(LoudnessLoopTest, ProbeErrorIsPropagated) {
   class FailingProbe final : public LoudnessProbe {
    public:
-    Expected<double> loudness_at(double gain_db, bool /*likely_final*/) override {
+    Expected<double> loudness_at(double gain_db, const PassOutlook& /*outlook*/) override {
       ++calls;
       if (calls < 2) return soft_knee_loudness(gain_db);
       return make_error(ErrorCode::kCancelled, "the job was cancelled");
@@ -270,7 +273,9 @@ TEST(LoudnessLoopTest, LikelyFinalFollowsThePreviousMiss) {
   ASSERT_TRUE(solve_gain(input(target), probe).ok());
   ASSERT_GE(probe.gains.size(), 2U);
   EXPECT_FALSE(probe.finals.front());
+  EXPECT_EQ(probe.misses.front(), std::numeric_limits<double>::infinity());
   for (std::size_t i = 1; i < probe.gains.size(); ++i) {
+    EXPECT_DOUBLE_EQ(probe.misses[i], std::abs(target - probe.loudness[i - 1])) << i;
     if (std::abs(target - probe.loudness[i - 1]) < kLikelyFinalLu) {
       EXPECT_TRUE(probe.finals[i]) << i;
     }
