@@ -29,7 +29,11 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       libavformat59 libavcodec59 libavutil57 libswresample4 libebur128-1 libfftw3-single3 \
       libcpp-httplib0.11 libcurl4 libssl3 libspdlog1.10 libfmt9 \
     && rm -rf /var/lib/apt/lists/*
-RUN useradd --system --uid 10001 --home-dir /var/lib/spectrum --create-home --shell /usr/sbin/nologin spectrum
+# A group of the same id, so USER 10001:10001 names a real user and group (useradd --system alone would give
+# the user a group with another id).
+RUN groupadd --system --gid 10001 spectrum \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/spectrum --create-home \
+       --shell /usr/sbin/nologin spectrum
 COPY --from=build /out/spectrum-master /usr/local/bin/spectrum-master
 USER 10001:10001
 WORKDIR /var/lib/spectrum

@@ -5,49 +5,21 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
-#include <mutex>
 #include <numbers>
 
-#include "dsp/fftw_lock.h"
 #include "dsp/loudness_meter.h"
 
 namespace spectrum::dsp {
 
-namespace {
-
-// FFTW's planner is not thread-safe: plans are made under the shared lock. FFTW_ESTIMATE: deterministic plans
-// (same results every run) and no planning time.
-fftwf_plan make_r2c_plan(std::size_t n, float* in, fftwf_complex* out) {
-  std::lock_guard<std::mutex> lock(fftw_planner_mutex());
-  return fftwf_plan_dft_r2c_1d(static_cast<int>(n), in, out, FFTW_ESTIMATE);
+std::vector<double> third_octave_centres_hz() {
+  std::vector<double> centres;
+  for (int k = -17; k <= 13; ++k) centres.push_back(1000.0 * std::pow(10.0, k / 10.0));  // 19.95 Hz .. 19.95 kHz
+  return centres;
 }
 
-}  // namespace
-
-struct BandSpectrum::Fft {
-  explicit Fft(std::size_t n)
-      : size(n), in(fftwf_alloc_real(n)), out(fftwf_alloc_complex(n / 2 + 1)), plan(make_r2c_plan(n, in, out)) {}
-  ~Fft() {
-    std::lock_guard<std::mutex> lock(fftw_planner_mutex());
-    fftwf_destroy_plan(plan);
-    fftwf_free(in);
-    fftwf_free(out);
-  }
-  Fft(const Fft&) = delete;
-  Fft& operator=(const Fft&) = delete;
-
-  std::size_t size;
-  float* in = nullptr;
-  fftwf_complex* out = nullptr;
-  fftwf_plan plan = nullptr;
-};
-
 std::vector<double> third_octave_centres_hz(double sample_rate_hz) {
-  std::vector<double> centres;
-  for (int k = -17; k <= 13; ++k) {  // 19.95 Hz .. 19.95 kHz
-    const double centre = 1000.0 * std::pow(10.0, k / 10.0);
-    if (centre * std::pow(10.0, 1.0 / 20.0) < 0.5 * sample_rate_hz) centres.push_back(centre);
-  }
+  std::vector<double> centres = third_octave_centres_hz();
+  std::erase_if(centres, [&](double centre) { return centre * std::pow(10.0, 1.0 / 20.0) >= 0.5 * sample_rate_hz; });
   return centres;
 }
 
@@ -61,7 +33,7 @@ void BandSpectrum::prepare(double sample_rate_hz, int channels, double section_s
   if (static_cast<double>(fft_size_) > 1.5 * sample_rate_hz / 5.0) fft_size_ /= 2;  // nearest power of two
   hop_ = fft_size_;
   section_frames_ = std::max(hop_, static_cast<std::size_t>(std::llround(section_s * sample_rate_hz)));
-  if (!fft_ || fft_->size != fft_size_) fft_ = std::make_unique<Fft>(fft_size_);
+  fft_.prepare(fft_size_);  // FFTW_ESTIMATE: deterministic plans, no planning time
 
   window_.resize(fft_size_);
   window_power_ = 0.0;
@@ -117,7 +89,7 @@ void BandSpectrum::reset() {
 }
 
 void BandSpectrum::process(const AudioBlock& block) {
-  if (block.num_channels() != channels_ || !fft_) return;
+  if (block.num_channels() != channels_ || fft_.size() == 0) return;
   std::size_t done = 0;
   while (done < block.num_frames()) {
     const std::size_t take = std::min(block.num_frames() - done, fft_size_ - fill_);
@@ -153,11 +125,11 @@ void BandSpectrum::analyse_frame(std::size_t valid_frames) {
   std::vector<double>& sums = section_sum_;
   for (int c = 0; c < channels_; ++c) {
     const float* x = pending_[static_cast<std::size_t>(c)].data();
-    float* in = fft_->in;
+    float* in = fft_.real_data();
     for (std::size_t i = 0; i < valid_frames; ++i) in[i] = x[i] * window_[i];
     std::fill(in + valid_frames, in + fft_size_, 0.0F);
-    fftwf_execute(fft_->plan);
-    const fftwf_complex* out = fft_->out;
+    fft_.forward();
+    const fftwf_complex* out = fft_.complex_data();
     float* bin_power = bin_power_.data();
     for (std::size_t k = 0; k <= fft_size_ / 2; ++k) bin_power[k] = out[k][0] * out[k][0] + out[k][1] * out[k][1];
     for (std::size_t b = 0; b < sums.size(); ++b) {
@@ -190,7 +162,7 @@ void BandSpectrum::close_section() {
 }
 
 void BandSpectrum::finish() {
-  if (!fft_) return;
+  if (fft_.size() == 0) return;
   // The tail: analysed if it holds at least half a frame, or if nothing was analysed yet (short clips).
   const std::size_t tail = fill_ - (any_frame_ ? fft_size_ - hop_ : 0);
   if (tail > 0 && (fill_ >= fft_size_ / 2 || !any_frame_)) analyse_frame(fill_);

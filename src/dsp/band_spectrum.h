@@ -2,16 +2,17 @@
 #pragma once
 
 #include <cstddef>
-#include <memory>
 #include <span>
 #include <vector>
 
 #include "common/audio_block.h"
+#include "dsp/fftw_planner.h"
 
 namespace spectrum::dsp {
 
-// Nominal third-octave centres 1000 * 10^(k/10) Hz from 20 Hz to 20 kHz whose upper edge (centre * 10^(1/20))
-// lies below half the sample rate.
+// The product's one list of bands: nominal third-octave centres 1000 * 10^(k/10) Hz from 20 Hz to 20 kHz (31).
+std::vector<double> third_octave_centres_hz();
+// Those whose upper edge (centre * 10^(1/20)) lies below half the sample rate.
 std::vector<double> third_octave_centres_hz(double sample_rate_hz);
 
 // Band power is the band's contribution to the mean square, summed over channels: a full-scale sine at a band
@@ -45,8 +46,6 @@ class BandSpectrum {
   [[nodiscard]] double section_s() const;
 
  private:
-  struct Fft;  // FFTW plan and buffers
-
   void analyse_frame(std::size_t valid_frames);
   void close_section();
 
@@ -55,7 +54,7 @@ class BandSpectrum {
   std::size_t fft_size_ = 8192;
   std::size_t hop_ = 8192;
   std::size_t section_frames_ = 24000;
-  std::unique_ptr<Fft> fft_;
+  RealFft fft_;
   std::vector<float> window_;
   double window_power_ = 1.0;  // sum of w^2
   std::vector<double> centres_hz_;

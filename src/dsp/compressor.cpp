@@ -4,14 +4,13 @@
 #include <array>
 #include <cmath>
 
+#include "dsp/units.h"
+
 namespace spectrum::dsp {
 namespace {
 
-constexpr double kLoudnessOffsetDb = -0.691;
+
 constexpr double kSilenceMeanSquare = 1e-20;  // -200 dB: keeps the logarithm finite
-// dB <-> log2 conversions: exp2/log2 cost about half of pow/log10 in glibc.
-constexpr double kDbPerLog2Power = 3.0102999566398120;  // 10 log10(2)
-constexpr double kLog2GainPerDb = 0.16609640474436813;  // log2(10) / 20
 
 // One-pole coefficient for a time constant, updated every `interval_frames` frames.
 double coefficient(double time_ms, double sample_rate_hz, double interval_frames) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "dsp/units.h"
+
 namespace spectrum::dsp {
 
 void GainRider::prepare(const ProcessSpec& spec) noexcept {
@@ -18,7 +20,7 @@ void GainRider::reset() noexcept {
 }
 
 double GainRider::gain_at(std::uint64_t frame) const noexcept {
-  return std::exp2(track_.at(frame) * 0.16609640474436813);  // log2(10) / 20
+  return std::exp2(track_.at(frame) * kLog2GainPerDb);
 }
 
 void GainRider::process(AudioBlock block) noexcept {

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "dsp/max_abs.h"
+#include "dsp/units.h"
 
 namespace spectrum::dsp {
 namespace {
@@ -15,7 +16,6 @@ constexpr double kCeilingMarginDb = 1e-5;  // aim a hair under the ceiling so ro
 // per frame and the product's log2 taken every kProductFrames frames (a gain of 1e-9 per frame for
 // 32 frames is still 1e-288, inside double's range), so no frame pays for a logarithm.
 constexpr int kProductFrames = 32;
-constexpr double kDbPerLog2 = 6.0205999132796239;  // 20 log10(2)
 
 // out[i] = max(in[i], in[i + step]) for i < count.
 void max_of_pairs(const float* __restrict in, float* __restrict out, std::size_t step, std::size_t count) noexcept {
@@ -100,8 +100,8 @@ void Limiter::prepare(const ProcessSpec& spec) {
 
 void Limiter::set_parameters(const LimiterParameters& parameters) noexcept {
   parameters_ = parameters;
-  ceiling_ = static_cast<float>(std::pow(10.0, parameters_.ceiling_dbtp / 20.0));
-  ceiling_target_ = static_cast<float>(std::pow(10.0, (parameters_.ceiling_dbtp - kCeilingMarginDb) / 20.0));
+  ceiling_ = static_cast<float>(db_to_amplitude(parameters_.ceiling_dbtp));
+  ceiling_target_ = static_cast<float>(db_to_amplitude(parameters_.ceiling_dbtp - kCeilingMarginDb));
   const auto per_frame = [this](double time_ms) {
     return 1.0 - std::exp(-1.0 / (std::max(time_ms, 1.0) * 1e-3 * sample_rate_hz_));
   };
@@ -125,13 +125,13 @@ void Limiter::reset() noexcept {
 }
 
 double Limiter::max_gain_reduction_db() const noexcept {
-  return -20.0 * std::log10(min_gain_);
+  return -amplitude_to_db(min_gain_);
 }
 
 double Limiter::mean_gain_reduction_db() const noexcept {
   if (frames_processed_ == 0) return 0.0;
   const double log2_sum = reduction_log2_sum_ + std::log2(gain_product_);
-  return -kDbPerLog2 * log2_sum / static_cast<double>(frames_processed_);
+  return -kDbPerLog2Gain * log2_sum / static_cast<double>(frames_processed_);
 }
 
 void Limiter::compute_gains(const float* held, float scale, std::size_t n) noexcept {

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numbers>
 
+#include "dsp/units.h"
+
 namespace spectrum::dsp {
 namespace {
 
@@ -49,7 +51,7 @@ void LinearPhaseEq::design(const GainCurve& gain_db) {
   for (std::size_t k = 0; k < design_fft.num_bins(); ++k) {
     const double db = gain_db(static_cast<double>(k) * sample_rate_hz_ / static_cast<double>(grid));
     if (std::abs(db) > kIdentityToleranceDb) identity_ = false;
-    design_fft.complex_data()[k][0] = static_cast<float>(std::pow(10.0, db / 20.0));
+    design_fft.complex_data()[k][0] = static_cast<float>(db_to_amplitude(db));
     design_fft.complex_data()[k][1] = 0.0F;
   }
   design_fft.inverse();

@@ -5,28 +5,13 @@
 #include <limits>
 
 #include "dsp/max_abs.h"
+#include "dsp/units.h"
 
 namespace spectrum::dsp {
 namespace {
 
-constexpr double kNegativeInfinity = -std::numeric_limits<double>::infinity();
-constexpr double kAbsoluteGateLufs = -70.0;
-constexpr double kIntegratedRelativeGateLu = -10.0;
-constexpr double kRangeRelativeGateLu = -20.0;
 constexpr std::size_t kHopsPerMomentary = 4;   // 400 ms
 constexpr std::size_t kHopsPerShortTerm = 30;  // 3 s
-
-// BS.1770: L = -0.691 + 10 log10(sum_c w_c * mean square_c).
-double energy_to_lufs(double mean_square) {
-  return mean_square > 0.0 ? -0.691 + 10.0 * std::log10(mean_square) : kNegativeInfinity;
-}
-double lufs_to_energy(double lufs) {
-  return std::pow(10.0, (lufs + 0.691) / 10.0);
-}
-
-double amplitude_to_db(float amplitude) {
-  return amplitude > 0.0F ? 20.0 * std::log10(static_cast<double>(amplitude)) : kNegativeInfinity;
-}
 
 std::array<double, LoudnessMeter::kMaxMeterChannels> channel_weights(int channels) {
   std::array<double, LoudnessMeter::kMaxMeterChannels> w{};
@@ -151,7 +136,7 @@ double LoudnessMeter::window_energy(std::size_t end_fine, std::size_t length_fin
 double LoudnessMeter::integrated_lufs() const {
   const std::size_t block_fine = kHopsPerMomentary * fine_per_hop_;
   const std::size_t hops = fine_energy_.size() / fine_per_hop_;
-  if (hops < kHopsPerMomentary) return kNegativeInfinity;
+  if (hops < kHopsPerMomentary) return kNegInfDb;
   const double block_frames = static_cast<double>(block_fine * fine_frames_);
   const std::size_t blocks = hops - kHopsPerMomentary + 1;
   auto block_mean_square = [&](std::size_t j) {
@@ -168,7 +153,7 @@ double LoudnessMeter::integrated_lufs() const {
       ++count;
     }
   }
-  if (count == 0) return kNegativeInfinity;
+  if (count == 0) return kNegInfDb;
   const double relative_gate =
       lufs_to_energy(energy_to_lufs(sum / static_cast<double>(count)) + kIntegratedRelativeGateLu);
   const double gate = std::max(absolute_gate, relative_gate);
@@ -181,7 +166,7 @@ double LoudnessMeter::integrated_lufs() const {
       ++count;
     }
   }
-  return count == 0 ? kNegativeInfinity : energy_to_lufs(sum / static_cast<double>(count));
+  return count == 0 ? kNegInfDb : energy_to_lufs(sum / static_cast<double>(count));
 }
 
 double LoudnessMeter::loudness_range_lu() const {
@@ -189,7 +174,7 @@ double LoudnessMeter::loudness_range_lu() const {
   gated.reserve(short_term_lufs_.size());
   double power_sum = 0.0;
   for (double v : short_term_lufs_) {
-    if (v >= kAbsoluteGateLufs) {
+    if (passes_absolute_gate(v)) {
       gated.push_back(v);
       power_sum += std::pow(10.0, v / 10.0);
     }
@@ -206,7 +191,7 @@ double LoudnessMeter::loudness_range_lu() const {
 }
 
 double LoudnessMeter::max_over_windows(std::size_t length_fine) const {
-  if (fine_energy_.size() < length_fine) return kNegativeInfinity;
+  if (fine_energy_.size() < length_fine) return kNegInfDb;
   double best = 0.0;
   // Re-summing each window (rather than a running sum) keeps the result exact to the last bit
   // regardless of history; at 40 or 300 terms per 10 ms step it is cheap.
@@ -244,7 +229,7 @@ LoudnessSeries LoudnessMeter::short_term_series() const {
 }
 
 double LoudnessMeter::whole_programme_lufs() const {
-  if (frames_ == 0) return kNegativeInfinity;
+  if (frames_ == 0) return kNegInfDb;
   double energy = 0.0;
   for (double e : fine_energy_) energy += e;
   for (int pair = 0; pair * 2 < channels_; ++pair) {  // the open sub-block
@@ -257,11 +242,11 @@ double LoudnessMeter::whole_programme_lufs() const {
 }
 
 double LoudnessMeter::true_peak_dbtp() const {
-  return options_.true_peak ? amplitude_to_db(std::max(true_peak_.peak(), peak_)) : kNegativeInfinity;
+  return options_.true_peak ? amplitude_to_db(static_cast<double>(std::max(true_peak_.peak(), peak_))) : kNegInfDb;
 }
 
 double LoudnessMeter::sample_peak_dbfs() const {
-  return amplitude_to_db(peak_);
+  return amplitude_to_db(static_cast<double>(peak_));
 }
 
 }  // namespace spectrum::dsp

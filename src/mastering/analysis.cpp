@@ -4,32 +4,26 @@
 #include <cmath>
 #include <limits>
 
+#include "dsp/units.h"
 #include "mastering/eq_curves.h"
 
 namespace spectrum::mastering {
 namespace {
 
-constexpr double kNegInf = -std::numeric_limits<double>::infinity();
-constexpr double kAbsoluteGateLufs = -70.0;
-constexpr double kRelativeGateLu = -20.0;
+using dsp::energy_to_lufs;
+using dsp::lufs_to_energy;
+constexpr double kNegInf = dsp::kNegInfDb;
 constexpr std::size_t kMaxPlotPoints = 600;
-
-double energy(double lufs) {
-  return std::pow(10.0, (lufs + 0.691) / 10.0);
-}
-double lufs_of(double e) {
-  return e > 0.0 ? -0.691 + 10.0 * std::log10(e) : kNegInf;
-}
 
 // Gated like LRA (absolute -70, relative -20 below the gated mean), then the top fraction by level.
 std::vector<double> loudest_values(const std::vector<double>& values, double fraction) {
   std::vector<double> gated;
   for (double v : values)
-    if (std::isfinite(v) && v > kAbsoluteGateLufs) gated.push_back(v);
+    if (std::isfinite(v) && dsp::passes_absolute_gate(v)) gated.push_back(v);
   if (gated.empty()) return gated;
   double mean_e = 0.0;
-  for (double v : gated) mean_e += energy(v);
-  const double relative_gate = lufs_of(mean_e / static_cast<double>(gated.size())) + kRelativeGateLu;
+  for (double v : gated) mean_e += lufs_to_energy(v);
+  const double relative_gate = energy_to_lufs(mean_e / static_cast<double>(gated.size())) + dsp::kRangeRelativeGateLu;
   std::erase_if(gated, [&](double v) { return v < relative_gate; });
   std::sort(gated.begin(), gated.end());
   const auto keep =
@@ -40,15 +34,15 @@ std::vector<double> loudest_values(const std::vector<double>& values, double fra
 double energy_mean_lufs(const std::vector<double>& values) {
   if (values.empty()) return kNegInf;
   double e = 0.0;
-  for (double v : values) e += energy(v);
-  return lufs_of(e / static_cast<double>(values.size()));
+  for (double v : values) e += lufs_to_energy(v);
+  return energy_to_lufs(e / static_cast<double>(values.size()));
 }
 
 // Loudness of one spectrum section from its band powers (K-weighted by band), for ranking sections.
 double section_lufs(std::span<const double> band_power, const std::vector<double>& k_weights) {
   double e = 0.0;
   for (std::size_t b = 0; b < band_power.size(); ++b) e += band_power[b] * k_weights[b];
-  return lufs_of(e);
+  return energy_to_lufs(e);
 }
 
 }  // namespace
@@ -56,7 +50,7 @@ double section_lufs(std::span<const double> band_power, const std::vector<double
 double TrackAnalysis::normalisable_lufs() const {
   if (std::isfinite(measurement.integrated_lufs)) return measurement.integrated_lufs;
   constexpr double kGateBlockS = 0.4;
-  if (measurement.duration_s < kGateBlockS && whole_programme_lufs > kAbsoluteGateLufs) return whole_programme_lufs;
+  if (measurement.duration_s < kGateBlockS && dsp::passes_absolute_gate(whole_programme_lufs)) return whole_programme_lufs;
   return kNegInf;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "dsp/units.h"
 #include "mastering/tonal_match.h"
 
 namespace spectrum::mastering {
@@ -178,7 +179,7 @@ void OutputStage::prepare(const ProcessSpec& spec, double ceiling_dbtp) {
 }
 
 void OutputStage::set_gain_db(double gain_db) noexcept {
-  gain_ = static_cast<float>(std::pow(10.0, gain_db / 20.0));
+  gain_ = static_cast<float>(dsp::db_to_amplitude(gain_db));
 }
 
 void OutputStage::set_ceiling_dbtp(double ceiling_dbtp) noexcept {

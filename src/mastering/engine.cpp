@@ -22,6 +22,7 @@
 #include "audio/encoder.h"
 #include "common/atomic_file.h"
 #include "dsp/max_abs.h"
+#include "dsp/units.h"
 #include "mastering/analysis.h"
 #include "mastering/block_pipeline.h"
 #include "mastering/chain.h"
@@ -199,7 +200,7 @@ Expected<Track> open_track(const std::filesystem::path& path, const MasterJob* j
 }
 
 double amplitude_db(float amplitude) {
-  return amplitude > 0.0F ? 20.0 * std::log10(static_cast<double>(amplitude)) : kNegInf;
+  return dsp::amplitude_to_db(static_cast<double>(amplitude));
 }
 
 // Measures whatever `source` yields; `before_metering(block) -> Status` may store each block first, or

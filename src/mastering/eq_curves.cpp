@@ -5,6 +5,8 @@
 #include <complex>
 #include <numbers>
 
+#include "dsp/band_spectrum.h"
+
 namespace spectrum::mastering {
 namespace {
 
@@ -40,9 +42,7 @@ constexpr double kShelfQ = std::numbers::sqrt2 / 2.0;  // maximally flat shelf (
 }  // namespace
 
 std::vector<double> third_octave_centres_hz() {
-  std::vector<double> centres;
-  for (int k = -17; k <= 13; ++k) centres.push_back(1000.0 * std::pow(10.0, k / 10.0));  // 20 Hz .. 20 kHz
-  return centres;
+  return dsp::third_octave_centres_hz();
 }
 
 // Gentle, documented curves: each is at most ±5 dB and built from two or three broad sections.

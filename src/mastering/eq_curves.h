@@ -12,7 +12,7 @@
 
 namespace spectrum::mastering {
 
-// Third-octave centres 20 Hz ... 20 kHz (base-10: 1000 * 10^(k/10)).
+// The third-octave centres of dsp::third_octave_centres_hz(), for the layers above (the CLI prints the curves).
 std::vector<double> third_octave_centres_hz();
 
 // Gain in dB of the profile's fixed curve at frequency_hz. Neutral is 0 everywhere.

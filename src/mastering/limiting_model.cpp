@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "dsp/max_abs.h"
+#include "dsp/units.h"
 
 namespace spectrum::mastering {
 
@@ -70,7 +71,7 @@ double LimitingModel::static_loss_db(double gain_db, double ceiling_dbtp) const 
   if (total_energy_ <= 0.0) return 0.0;
   // Peaks p after the gain are clipped to the ceiling: the energy left is the sum of min(p^2, c^2), with c
   // the ceiling expressed before the gain.
-  const double ceiling = std::pow(10.0, (ceiling_dbtp - gain_db) / 20.0);
+  const double ceiling = dsp::db_to_amplitude(ceiling_dbtp - gain_db);
   const double ceiling_energy = ceiling * ceiling;
   const std::size_t bin = bin_of(static_cast<float>(std::min(ceiling, 1e30)));
   const double kept = energy_below_[bin] + std::min(bin_energy_[bin], bin_count_[bin] * ceiling_energy) +
