@@ -9,7 +9,6 @@
 namespace spectrum::dsp {
 namespace {
 
-
 constexpr double kSilenceMeanSquare = 1e-20;  // -200 dB: keeps the logarithm finite
 
 // One-pole coefficient for a time constant, updated every `interval_frames` frames.

@@ -50,7 +50,8 @@ double section_lufs(std::span<const double> band_power, const std::vector<double
 double TrackAnalysis::normalisable_lufs() const {
   if (std::isfinite(measurement.integrated_lufs)) return measurement.integrated_lufs;
   constexpr double kGateBlockS = 0.4;
-  if (measurement.duration_s < kGateBlockS && dsp::passes_absolute_gate(whole_programme_lufs)) return whole_programme_lufs;
+  if (measurement.duration_s < kGateBlockS && dsp::passes_absolute_gate(whole_programme_lufs))
+    return whole_programme_lufs;
   return kNegInf;
 }
 

@@ -45,7 +45,6 @@ constexpr double kTruePeakRetryMarginDb = 0.1;
 // The limiter aims this far under the ceiling. Its detector reads the ideal peak within 0.03 dB for content up to
 // 0.45 fs, but clipped sources carry energy above that; on them ffmpeg's meter reads up to 0.2 dB higher.
 constexpr double kPcmCeilingMarginDb = 0.3;
-constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
 // Lossy output aims the limiter at the ceiling minus the codec's overshoot that a trial encode measured
 // (mastering/codec_trial.h), minus the format's safety margin (audio/format.h). A codec that lowers the peaks
