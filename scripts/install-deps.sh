@@ -17,6 +17,8 @@ packages=(
   ffmpeg python3 curl wrk hyperfine time
   # browser test of the web page (driven by playwright-core from npm)
   chromium
+  # the container, built and run without a registry (scripts/container-check.sh)
+  podman buildah runc debootstrap netavark containernetworking-plugins catatonit
 )
 
 missing=()
