@@ -35,6 +35,13 @@
 namespace spectrum::server {
 namespace {
 
+// How loud a response's log line is: ERROR is for faults. A 503 (at capacity, shutting down) is the service
+// working as designed, so it is a WARNING; other statuses under 500 keep the caller's level.
+Severity status_severity(int status, Severity below_500) {
+  if (status == 503) return Severity::kWarning;
+  return status >= 500 ? Severity::kError : below_500;
+}
+
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
@@ -356,7 +363,7 @@ class HttpService::Impl {
 
     if (auto* error = std::get_if<ApiError>(&outcome)) {
       metrics_.observe_job(job_s, "error");
-      log_json(error->status >= 500 ? Severity::kError : Severity::kWarning, "job failed",
+      log_json(status_severity(error->status, Severity::kWarning), "job failed",
                {{"jobId", job.job_id},
                 {"fileName", job.file_name},
                 {"status", error->status},
@@ -591,7 +598,7 @@ class HttpService::Impl {
     char latency[32];
     std::snprintf(latency, sizeof latency, "%.6fs", latency_s);
     // The path only: query strings carry signatures.
-    log_json(res.status >= 500 ? Severity::kError : Severity::kInfo, "request",
+    log_json(status_severity(res.status, Severity::kInfo), "request",
              {{"httpRequest",
                {{"requestMethod", req.method},
                 {"requestUrl", req.path},

@@ -2,6 +2,7 @@
 // graceful shutdown while a job runs.
 #include <atomic>
 #include <future>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -179,6 +180,15 @@ TEST_F(MasteringFlow, OverloadGives503OrRetryAfterAndNeverACrash) {
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
   EXPECT_EQ(metric_value(*server.client(), "spectrum_jobs_in_flight"), 0);
+  // Refusals at capacity are the design working, not faults: WARNING, never ERROR.
+  std::istringstream log(server.log());
+  int warned = 0;
+  for (std::string line; std::getline(log, line);) {
+    if (line.find("\"status\":503") == std::string::npos) continue;
+    EXPECT_EQ(line.find("\"severity\":\"ERROR\""), std::string::npos) << line;
+    warned += line.find("\"severity\":\"WARNING\"") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_GE(warned, 1) << "no 503 was logged";
 }
 
 TEST_F(MasteringFlow, SigtermLetsTheRunningJobFinishAndExitsZero) {
