@@ -298,13 +298,40 @@ Expected<TrackAnalysis> analyse_input(Track& track, std::size_t cache_budget_byt
   return analysis;
 }
 
-// Feeds silence through `recorder` to fill `rest`: the side chain of a pass's flush after the track.
-void flush_side_chain(dsp::LimiterSideChain& recorder, const ProcessSpec& spec, std::span<float> rest) {
-  AudioBuffer silence(spec.num_channels, std::max<std::size_t>(rest.size(), 1));
-  silence.set_num_frames(rest.size());
-  silence.block().clear();
-  recorder.process(silence.block(), rest.data());
-}
+// The limiter's side chain over the pre-limiter signal, recorded block by block wherever the caller keeps it
+// (the whole track's buffer, for replay, or one block's scratch when streaming), and taken as it comes into the
+// limiting model and its maximum: the signal's true peak (the detector is the meter's).
+class SideChainRecording {
+ public:
+  explicit SideChainRecording(const ProcessSpec& spec) : spec_(spec) { recorder_.prepare(spec); }
+
+  // `out` receives block.num_frames() values.
+  void record(const AudioBlock& block, float* out) noexcept {
+    recorder_.process(block, out);
+    take(std::span(out, block.num_frames()));
+  }
+  // After the track: silence through the detector fills `rest` (its latency frames).
+  void finish(std::span<float> rest) {
+    AudioBuffer silence(spec_.num_channels, std::max<std::size_t>(rest.size(), 1));
+    silence.set_num_frames(rest.size());
+    silence.block().clear();
+    recorder_.process(silence.block(), rest.data());
+    take(rest);
+  }
+  [[nodiscard]] float true_peak() const noexcept { return peak_; }
+  [[nodiscard]] LimitingModel model() && { return std::move(model_).finish(); }
+
+ private:
+  void take(std::span<const float> values) noexcept {
+    model_.add(values);
+    peak_ = std::max(peak_, dsp::max_abs(values.data(), values.size()));
+  }
+
+  ProcessSpec spec_;
+  dsp::LimiterSideChain recorder_;
+  LimitingModel::Builder model_;
+  float peak_ = 0.0F;
+};
 
 Measurement measurement_with_format(Measurement m, audio::Format format, int bits, bool is_float) {
   m.format = std::string(audio::traits(format).name);
@@ -478,64 +505,50 @@ Expected<MasterReport> master_file(const MasterJob& job) {
   double ceiling = job.settings.true_peak_ceiling_dbtp - kPcmCeilingMarginDb;  // the limiter's; lossy: see the trial
   OutputStage stage;
   stage.prepare(spec, ceiling);
-  // The limiter's side chain over the pre-limiter signal, when in memory; every value is written, so the
-  // 4 bytes per frame are not zeroed first.
+  // The limiter's side chain over the pre-limiter signal, kept whole when in memory (for replay); every value
+  // is written, so the 4 bytes per frame are not zeroed first.
   std::unique_ptr<float[]> side_chain_values;
   std::span<float> side_chain;
+  SideChainRecording recording(spec);
   std::optional<LimitingModel> limiting_model;  // built from it
   TrialSections trial_sections;                 // lossy output: the sections its trial encode will use
   if (lossy) trial_sections.prepare(spec);
   if (track.memory) {
     MemoryTrack& memory = *track.memory;
     // The chain on this core; metering and the limiter's side chain on the pipeline's other one. The side
-    // chain's maximum is the true peak (its detector is the meter's), so the meter skips its own.
+    // chain's maximum is the true peak, so the meter skips its own.
     ProcessedSource in_place(memory, chain);
     memory.rewind_writer();
     const auto side_chain_frames = static_cast<std::size_t>(memory.frames() + stage.latency_frames());
     side_chain_values = std::make_unique_for_overwrite<float[]>(side_chain_frames);
     side_chain = std::span(side_chain_values.get(), side_chain_frames);
-    dsp::LimiterSideChain recorder;
-    recorder.prepare(spec);
     std::size_t recorded = 0;
     pre_analysis = measure(in_place, track, {.true_peak = false, .spectrum = false}, &progress,
                            [&](const AudioBlock& block) -> Status {
                              memory.overwrite(block);  // the writer trails the reader by the chain's latency
-                             recorder.process(block, side_chain.data() + recorded);
+                             recording.record(block, side_chain.data() + recorded);
                              if (lossy) trial_sections.process(block);
                              recorded += block.num_frames();
                              return {};
                            });
     if (pre_analysis) {
-      flush_side_chain(recorder, spec, side_chain.subspan(recorded));
-      pre_analysis->measurement.true_peak_dbtp = amplitude_db(dsp::max_abs(side_chain.data(), side_chain.size()));
+      recording.finish(side_chain.subspan(recorded));
       stage.replay_side_chain(side_chain);
-      limiting_model.emplace(side_chain);
     }
   } else {
-    // The side chain is recorded block by block, only into the limiting model (whose histogram is all it keeps).
+    // Streamed: each block's side chain is only taken into the model (whose histogram is all it keeps).
     std::vector<float> held(std::max(track.block_frames, static_cast<std::size_t>(stage.latency_frames())));
-    dsp::LimiterSideChain recorder;
-    recorder.prepare(spec);
-    LimitingModel::Builder model;
-    float true_peak = 0.0F;
-    const auto record = [&](std::span<const float> values) {
-      model.add(values);
-      true_peak = std::max(true_peak, dsp::max_abs(values.data(), values.size()));
-    };
     pre_analysis = measure(streamed_pre, track, {.true_peak = false, .spectrum = false}, &progress,
                            [&](const AudioBlock& block) -> Status {
-                             recorder.process(block, held.data());
-                             record(std::span(held.data(), block.num_frames()));
+                             recording.record(block, held.data());
                              if (lossy) trial_sections.process(block);
                              return {};
                            });
-    if (pre_analysis) {
-      const std::span rest(held.data(), static_cast<std::size_t>(stage.latency_frames()));
-      flush_side_chain(recorder, spec, rest);
-      record(rest);
-      pre_analysis->measurement.true_peak_dbtp = amplitude_db(true_peak);
-      limiting_model.emplace(std::move(model).finish());
-    }
+    if (pre_analysis) recording.finish(std::span(held.data(), static_cast<std::size_t>(stage.latency_frames())));
+  }
+  if (pre_analysis) {
+    pre_analysis->measurement.true_peak_dbtp = amplitude_db(recording.true_peak());
+    limiting_model.emplace(std::move(recording).model());
   }
   trial_sections.finish();
   if (!pre_analysis) return std::move(pre_analysis).error();
