@@ -295,6 +295,10 @@ GcsOptions gcs_options_from_environment() {
   options.credentials_path = environment("GOOGLE_APPLICATION_CREDENTIALS");
   options.emulator_host = environment("STORAGE_EMULATOR_HOST");
   if (const std::string host = environment("GCE_METADATA_HOST"); !host.empty()) options.metadata_host = host;
+  if (const std::string iam = environment("SPECTRUM_IAM_CREDENTIALS_ENDPOINT"); !iam.empty()) {
+    const Endpoint parsed = parse_endpoint(iam, "https");  // a fake's "http://127.0.0.1:port" in tests
+    options.iam_endpoint = parsed.scheme + "://" + parsed.authority;
+  }
   override_from_environment("SPECTRUM_GCS_RETRY_MAX_ATTEMPTS", options.retry.max_attempts);
   long long max_total_ms = 0;
   override_from_environment("SPECTRUM_GCS_RETRY_MAX_TOTAL_MS", max_total_ms);

@@ -23,7 +23,7 @@ struct GcsOptions {
   std::string emulator_host;
   std::string metadata_host = "metadata.google.internal";   // GCE_METADATA_HOST
   std::string endpoint = "https://storage.googleapis.com";  // JSON API and signed-URL host
-  std::string iam_endpoint = "https://iamcredentials.googleapis.com";
+  std::string iam_endpoint = "https://iamcredentials.googleapis.com";  // SPECTRUM_IAM_CREDENTIALS_ENDPOINT
   std::string token_scope = "https://www.googleapis.com/auth/devstorage.read_write";
 
   // Retry policy for every storage call and every token fetch
