@@ -9,7 +9,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates \
       libavformat-dev libavcodec-dev libavutil-dev libswresample-dev libebur128-dev libfftw3-dev \
-      libcpp-httplib-dev libcurl4-openssl-dev libssl-dev \
+      libboost1.81-dev libcurl4-openssl-dev libssl-dev \
       nlohmann-json3-dev libcli11-dev libspdlog-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -27,7 +27,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update && apt-get install -y --no-install-recommends \
       ca-certificates \
       libavformat59 libavcodec59 libavutil57 libswresample4 libebur128-1 libfftw3-single3 \
-      libcpp-httplib0.11 libcurl4 libssl3 libspdlog1.10 libfmt9 \
+      libcurl4 libssl3 libspdlog1.10 libfmt9 \
     && rm -rf /var/lib/apt/lists/*
 # A group of the same id, so USER 10001:10001 names a real user and group (useradd --system alone would give
 # the user a group with another id).

@@ -9,8 +9,8 @@ packages=(
   clang-format clang-tidy
   # engine: decode/encode and loudness
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev libebur128-dev libfftw3-dev
-  # service, cloud client, CLI, logging
-  libcpp-httplib-dev libcurl4-openssl-dev libssl-dev
+  # service (Boost.Beast edge; cpp-httplib is the tests' HTTP client), cloud client, CLI, logging
+  libboost1.81-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev
   # tests and benchmarks (node and npm come with the machine image: Node 20 from NodeSource)
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -134,11 +134,12 @@ const std::vector<KeySpec>& specs() {
       {{"max-queue", "SPECTRUM_MAX_QUEUE", "4", "Jobs that may wait for a slot; beyond that, 503"},
        integer_into(&ServerConfig::max_queue, 0, 1024)},
       {{"http-threads", "SPECTRUM_HTTP_THREADS", "max-jobs + max-queue + 8",
-        "HTTP worker threads (must exceed max-jobs + max-queue so /health stays answerable)"},
+        "Threads for requests that wait on jobs or storage (at least max-jobs + max-queue + 2, so uploads and "
+        "upload URLs are served while jobs run)"},
        integer_into(&ServerConfig::http_threads, 1, 4096)},
       {{"max-body-bytes", "SPECTRUM_MAX_BODY_BYTES", "65536", "Largest JSON request body"},
        integer_into<std::uint64_t>(&ServerConfig::max_body_bytes, 1024, 16ull * 1024 * 1024)},
-      {{"max-input-bytes", "SPECTRUM_MAX_INPUT_BYTES", "209715200 (200 MiB)",
+      {{"max-input-bytes", "SPECTRUM_MAX_INPUT_BYTES", "268435456 (256 MiB)",
         "Largest input object (and largest PUT upload)"},
        integer_into<std::uint64_t>(&ServerConfig::max_input_bytes, 1024, 16ull * 1024 * 1024 * 1024)},
       {{"max-duration-seconds", "SPECTRUM_MAX_DURATION_SECONDS", "1200", "Longest input audio"},
@@ -162,9 +163,24 @@ const std::vector<KeySpec>& specs() {
          c.rate_limit_burst = burst;
          return {};
        }},
-      {{"shutdown-grace-seconds", "SPECTRUM_SHUTDOWN_GRACE_SECONDS", "10",
-        "On SIGTERM/SIGINT, how long running jobs may take to finish before they are cancelled"},
+      {{"shutdown-grace-seconds", "SPECTRUM_SHUTDOWN_GRACE_SECONDS", "8",
+        "On SIGTERM/SIGINT, the whole drain: running jobs finish or are cancelled (503) and the process exits "
+        "within it (Cloud Run kills 10 s after SIGTERM)"},
        number_into(&ServerConfig::shutdown_grace_s, 0.0, 3600.0)},
+      {{"header-timeout-seconds", "SPECTRUM_HEADER_TIMEOUT_SECONDS", "10",
+        "A request's headers must arrive within this; slower clients are disconnected"},
+       number_into(&ServerConfig::header_timeout_s, 0.1, 300.0)},
+      {{"idle-timeout-seconds", "SPECTRUM_IDLE_TIMEOUT_SECONDS", "5", "Idle keep-alive connections close after this"},
+       number_into(&ServerConfig::idle_timeout_s, 0.1, 300.0)},
+      {{"body-timeout-seconds", "SPECTRUM_BODY_TIMEOUT_SECONDS", "30",
+        "A request body that makes no progress this long is answered 408 and nothing is stored"},
+       number_into(&ServerConfig::body_timeout_s, 0.1, 600.0)},
+      {{"max-connections", "SPECTRUM_MAX_CONNECTIONS", "1000 (at most the open-file limit - 64)",
+        "Open client connections; beyond that, new ones are closed at once"},
+       integer_into(&ServerConfig::max_connections, 1, 1000000)},
+      {{"max-connections-per-address", "SPECTRUM_MAX_CONNECTIONS_PER_ADDRESS", "256",
+        "Open connections from one client address (behind Cloud Run, from one front-end proxy)"},
+       integer_into(&ServerConfig::max_connections_per_address, 1, 1000000)},
       {{"public-url", "SPECTRUM_PUBLIC_URL", "(derived from the request's Host header)",
         "Base URL of this service, used in signed local URLs, e.g. https://master.example.com"},
        [](ServerConfig& c, const std::string& v, const std::string& name) -> Status {
@@ -287,7 +303,7 @@ Expected<ServerConfig> load_config(const EnvLookup& env, const std::map<std::str
   } else if (config.http_threads < needed_threads) {
     return make_error(ErrorCode::kInvalidArgument,
                       "http-threads must be at least max-jobs + max-queue + 2 = " + std::to_string(needed_threads) +
-                          " so that /health is answered while jobs run (got " + std::to_string(config.http_threads) +
+                          " so that upload URLs are served while jobs run (got " + std::to_string(config.http_threads) +
                           ")");
   }
   return config;

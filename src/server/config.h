@@ -30,13 +30,19 @@ struct ServerConfig {
   std::filesystem::path temp_dir;  // empty: the system temporary directory
   int max_jobs = 1;                // default: the core count
   int max_queue = 4;
-  int http_threads = 0;  // default: max_jobs + max_queue + 8
+  int http_threads = 0;  // workers for waiting requests; default: max_jobs + max_queue + 8
   std::uint64_t max_body_bytes = std::uint64_t{64} * 1024;
-  std::uint64_t max_input_bytes = 200ull * 1024 * 1024;
+  // 256 MiB admits 20 minutes (max_duration_s) of 48 kHz 16-bit stereo WAV, 230 MB (docs/configuration.md).
+  std::uint64_t max_input_bytes = 256ull * 1024 * 1024;
   double max_duration_s = 1200.0;
   double rate_limit_per_minute = 120.0;  // 0 disables rate limiting
   double rate_limit_burst = 30.0;
-  double shutdown_grace_s = 10.0;
+  double shutdown_grace_s = 8.0;  // the whole drain; Cloud Run sends SIGKILL 10 s after SIGTERM
+  double header_timeout_s = 10.0;
+  double idle_timeout_s = 5.0;
+  double body_timeout_s = 30.0;
+  int max_connections = 1000;
+  int max_connections_per_address = 256;
   std::string public_url;                                   // empty: derived from each request's Host header
   std::optional<std::vector<std::string>> allowed_origins;  // nullopt: local development (loopback origins)
   std::string api_token;                                    // empty: no authentication

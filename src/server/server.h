@@ -1,9 +1,9 @@
-// The HTTP service: cpp-httplib wrapped once, here. Checks that apply before routing (CORS, draining,
-// rate limit, authentication, body size) run in one pre-routing step; handlers are thin and never throw,
-// and an exception handler is the last safety net, answering a JSON 500 with no internal detail.
+// The HTTP service: the API's handlers (api.h) and the signed local files (signed_files.h) registered as routes
+// of the edge (http_edge.h), and the life of the process around them: bind, signals, a drain that fits the
+// grace period.
 #pragma once
 
-#include <atomic>
+#include <chrono>
 #include <memory>
 
 #include "common/status.h"
@@ -21,15 +21,14 @@ class HttpService {
 
   // Binds config.host:config.port (0 picks a free port) and returns the port actually bound.
   Expected<int> bind();
-  // Serves until shutdown; returns once every accepted request has been answered.
-  bool listen();
+  // Serves on the calling thread until shut_down() has finished.
+  void serve();
+  // Stops accepting, refuses new and queued jobs (503), lets running jobs go on until shortly before
+  // `deadline`, cancels the rest (503), and closes every connection by `deadline`.
+  void shut_down(std::chrono::steady_clock::time_point deadline);
 
-  // Stops accepting work: queued jobs fail with 503, new connections are refused, running jobs go on.
-  void begin_shutdown();
-  // Waits up to the grace period for running jobs, then cancels the rest. Returns true if all finished in time.
-  bool finish_running_jobs();
-
-  [[nodiscard]] int jobs_running() const;
+  [[nodiscard]] int jobs_running();
+  [[nodiscard]] int max_connections() const;
 
  private:
   class Impl;

@@ -9,6 +9,10 @@ namespace spectrum::storage {
 namespace {
 
 constexpr std::size_t kMaxObjectNameBytes = 1024;
+// Local storage keeps each segment (kMaxObjectSegmentBytes) as a file or folder name, which file systems cap at
+// 255 bytes; the temporary file of an atomic write (".<name>.tmp-XXXXXX") needs the rest. Both backends apply
+// it, so a name that works on a laptop works on GCS and the other way round.
+constexpr std::size_t kMaxSegmentBytes = kMaxObjectSegmentBytes;
 
 Status invalid(std::string message) {
   return make_error(ErrorCode::kInvalidArgument, std::move(message));
@@ -70,6 +74,10 @@ Status validate_object_name(std::string_view name) {
         name.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (segment.empty()) return invalid("object name must not contain empty segments ('//' or a trailing '/')");
     if (segment == "." || segment == "..") return invalid("object name must not contain '.' or '..' segments");
+    if (segment.size() > kMaxSegmentBytes) {
+      return invalid("each segment of an object name must be at most " + std::to_string(kMaxSegmentBytes) +
+                     " bytes (got a segment of " + std::to_string(segment.size()) + ")");
+    }
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }

@@ -45,8 +45,12 @@ class Storage {
                                        std::string_view content_type) = 0;
 };
 
+// Each '/'-separated segment of an object name is at most this long (object_name.cpp says why).
+inline constexpr std::size_t kMaxObjectSegmentBytes = 200;
+
 // The object-name rules every backend enforces (kInvalidArgument, naming the problem): no empty name,
-// no name over 1024 bytes, no absolute name, no empty, "." or ".." segment, no backslash, NUL or other
+// no name over 1024 bytes or with a segment over kMaxObjectSegmentBytes, no absolute name, no empty, "." or ".."
+// segment, no backslash, NUL or other
 // control character.
 Status validate_object_name(std::string_view name);
 

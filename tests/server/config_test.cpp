@@ -23,11 +23,18 @@ TEST(Config, DefaultsMatchTheDocumentation) {
   EXPECT_EQ(config->max_queue, 4);
   EXPECT_EQ(config->http_threads, config->max_jobs + config->max_queue + 8);
   EXPECT_EQ(config->max_body_bytes, 65536u);
-  EXPECT_EQ(config->max_input_bytes, 200u * 1024 * 1024);
+  EXPECT_EQ(config->max_input_bytes, 256u * 1024 * 1024);
   EXPECT_DOUBLE_EQ(config->max_duration_s, 1200.0);
   EXPECT_DOUBLE_EQ(config->rate_limit_per_minute, 120.0);
   EXPECT_DOUBLE_EQ(config->rate_limit_burst, 30.0);
-  EXPECT_DOUBLE_EQ(config->shutdown_grace_s, 10.0);
+  EXPECT_DOUBLE_EQ(config->shutdown_grace_s, 8.0);  // the whole drain, inside Cloud Run's 10 s
+  EXPECT_DOUBLE_EQ(config->header_timeout_s, 10.0);
+  EXPECT_DOUBLE_EQ(config->idle_timeout_s, 5.0);
+  EXPECT_DOUBLE_EQ(config->body_timeout_s, 30.0);
+  EXPECT_EQ(config->max_connections, 1000);
+  EXPECT_EQ(config->max_connections_per_address, 256);
+  // The byte limit admits the duration limit's worth of 48 kHz 16-bit stereo WAV.
+  EXPECT_GE(static_cast<double>(config->max_input_bytes), config->max_duration_s * 48000 * 2 * 2 + 44);
   EXPECT_EQ(config->download_url_ttl_s, 86400);
   EXPECT_FALSE(config->allowed_origins.has_value());
   EXPECT_TRUE(config->api_token.empty());

@@ -144,7 +144,21 @@ TEST(MasteredName, InsertsBeforeTheLastExtensionOnly) {
   EXPECT_EQ(mastered_object_name("a.b/c.song.mp3", ".wav").value(), "a.b/c.song_mastered.wav");
   EXPECT_EQ(mastered_object_name("song", ".flac").value(), "song_mastered.flac");
   EXPECT_FALSE(mastered_object_name("../x.wav").ok());
-  EXPECT_FALSE(mastered_object_name(std::string(1020, 'a') + ".wav").ok()) << "the result would exceed 1024 bytes";
+  std::string deep;
+  for (int i = 0; i < 5; ++i) deep += std::string(199, 'd') + "/";
+  EXPECT_FALSE(mastered_object_name(deep + "abcdefghijklmn.wav").ok()) << "the result would exceed 1024 bytes";
+}
+
+TEST(MasteredName, ALongLastSegmentLosesTheEndOfItsStemAtACharacterBoundary) {
+  const std::string longest = std::string(196, 's') + ".wav";  // a segment of exactly 200 bytes
+  const auto name = mastered_object_name("in/" + longest);
+  ASSERT_TRUE(name.ok()) << name.error().message;
+  EXPECT_EQ(name.value(), "in/" + std::string(187, 's') + "_mastered.wav");
+  std::string accents;
+  for (int i = 0; i < 98; ++i) accents += "\xC3\xA9";  // é, two bytes each
+  const auto utf8 = mastered_object_name(accents + ".wav");
+  ASSERT_TRUE(utf8.ok()) << utf8.error().message;
+  EXPECT_EQ(utf8.value(), accents.substr(0, 186) + "_mastered.wav") << "cut between the bytes of a character";
 }
 
 TEST(ApiErrors, EngineAndStorageCodesMapToTheDocumentedStatuses) {

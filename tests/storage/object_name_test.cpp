@@ -9,9 +9,12 @@ namespace spectrum::storage {
 namespace {
 
 TEST(ObjectName, AcceptsOrdinaryNames) {
-  for (const std::string& name :
-       std::vector<std::string>{"a.wav", "uploads/2024/song.mp3", "a.b/c.song.mp3", "x y (final).flac",
-                                "\xC3\xA9t\xC3\xA9.wav", ".hidden", "a..b", "...", std::string(1024, 'n')}) {
+  for (const std::string& name : std::vector<std::string>{
+           "a.wav", "uploads/2024/song.mp3", "a.b/c.song.mp3", "x y (final).flac", "\xC3\xA9t\xC3\xA9.wav", ".hidden",
+           "a..b", "...", std::string(200, 'n'),
+           // 1024 bytes in all, in segments of 200
+           std::string(200, 'a') + "/" + std::string(200, 'b') + "/" + std::string(200, 'c') + "/" +
+               std::string(200, 'd') + "/" + std::string(200, 'e') + "/" + std::string(19, 'f')}) {
     EXPECT_TRUE(validate_object_name(name).ok()) << name;
   }
 }
@@ -25,6 +28,7 @@ TEST(ObjectName, RejectsEveryHostileFormWithAMessageNamingIt) {
   const Hostile cases[] = {
       {"", "empty"},
       {std::string(1025, 'n'), "1024"},
+      {"uploads/" + std::string(201, 's'), "segment"},
       {"/etc/passwd", "relative"},
       {"../secret", "'..'"},
       {"a/../../b", "'..'"},

@@ -1,5 +1,7 @@
 #include "storage/url_signing_local.h"
 
+#include "storage/percent_encoding.h"
+
 #include <sys/stat.h>
 
 #include <chrono>
@@ -80,6 +82,21 @@ TEST(SigningSecret, IsCreatedOnceWithMode0600AndThenReused) {
   std::ofstream(key, std::ios::trunc) << "short\n";
   EXPECT_FALSE(load_or_create_signing_secret(key).ok());
   std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace spectrum::storage
+
+namespace spectrum::storage {
+namespace {
+
+TEST(PercentDecode, InvertsEncodeAndRefusesBrokenEscapes) {
+  const std::string name = "my uploads/été + mix (1)%.wav";
+  EXPECT_EQ(percent_decode(percent_encode(name, true)).value_or("<none>"), name);
+  EXPECT_EQ(percent_decode("a%2Fb%2fc+d").value_or("<none>"), "a/b/c+d") << "'+' is not a space in a path";
+  EXPECT_FALSE(percent_decode("50%").has_value());
+  EXPECT_FALSE(percent_decode("%4").has_value());
+  EXPECT_FALSE(percent_decode("%zz").has_value());
 }
 
 }  // namespace
