@@ -178,6 +178,7 @@ class ServerProcess {
   }
 
   [[nodiscard]] int port() const { return port_; }
+  [[nodiscard]] pid_t pid() const { return pid_; }
   [[nodiscard]] fs::path dir() const { return dir_; }
   [[nodiscard]] fs::path data_dir() const { return dir_ / "data"; }
   [[nodiscard]] fs::path log_path() const { return dir_ / "server.log"; }
