@@ -276,7 +276,7 @@ HttpResponse Api::upload_url(const HttpRequest& request) const {
   return json_response(200, answer);
 }
 
-HttpResponse Api::web_asset(const HttpRequest& request) const {
+HttpResponse Api::web_asset(const HttpRequest& request) {
   const auto asset = web::find_web_asset(request.path);
   if (!asset) return error_response(404, "not found");
   HttpResponse response;

@@ -31,7 +31,7 @@ class Api {
   HttpResponse metrics(const HttpRequest& request) const;
   HttpResponse master_audio(const HttpRequest& request);  // blocks for the whole job
   HttpResponse upload_url(const HttpRequest& request) const;
-  HttpResponse web_asset(const HttpRequest& request) const;
+  static HttpResponse web_asset(const HttpRequest& request);
 
   // Shutdown: refuse new jobs; after the grace period, ask running ones to stop.
   JobAdmission& admission() { return admission_; }

@@ -27,7 +27,8 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
-constexpr std::size_t kBodyChunkBytes = 64 * 1024;
+constexpr std::size_t kBodyChunkBytes = std::size_t{64} * 1024;
+constexpr std::size_t kDiscardChunkBytes = std::size_t{16} * 1024;
 constexpr std::size_t kLingerBytes = 1 << 20;  // unread body discarded after an early answer, at most
 constexpr std::chrono::seconds kLingerTime{1};
 constexpr int kReservedDescriptors = 64;  // files, pipes and outgoing sockets besides client connections
@@ -462,7 +463,7 @@ class HttpEdge::Impl::Connection : public std::enable_shared_from_this<Connectio
   void discard() {
     buffer_.clear();
     stream_.expires_at(linger_deadline_);
-    stream_.async_read_some(buffer_.prepare(16 * 1024),
+    stream_.async_read_some(buffer_.prepare(kDiscardChunkBytes),
                             [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
                               self->lingered_ += bytes;
                               if (ec || self->lingered_ > kLingerBytes) return self->close();

@@ -20,14 +20,14 @@
 namespace spectrum::server {
 
 struct EdgeLimits {
-  std::size_t max_header_bytes = 64 * 1024;          // request line and header fields together; beyond: 431
-  std::size_t max_header_fields = 100;               // beyond: 431
-  std::size_t max_target_bytes = 8 * 1024;           // beyond: 414
-  std::chrono::milliseconds header_timeout{10'000};  // to receive a request's whole header block
-  std::chrono::milliseconds idle_timeout{5'000};     // an idle keep-alive connection is closed after this
-  std::chrono::milliseconds body_timeout{30'000};    // a body that makes no progress this long: 408
-  std::chrono::milliseconds write_timeout{30'000};   // a client that reads nothing this long is dropped
-  int max_connections = 1000;                        // beyond either, a new connection is closed at once
+  std::size_t max_header_bytes = std::size_t{64} * 1024;  // request line and header fields together; beyond: 431
+  std::size_t max_header_fields = 100;                    // beyond: 431
+  std::size_t max_target_bytes = std::size_t{8} * 1024;   // beyond: 414
+  std::chrono::milliseconds header_timeout{10'000};       // to receive a request's whole header block
+  std::chrono::milliseconds idle_timeout{5'000};          // an idle keep-alive connection is closed after this
+  std::chrono::milliseconds body_timeout{30'000};         // a body that makes no progress this long: 408
+  std::chrono::milliseconds write_timeout{30'000};        // a client that reads nothing this long is dropped
+  int max_connections = 1000;                             // beyond either, a new connection is closed at once
   int max_connections_per_address = 256;
   int max_requests_per_connection = 100;
   int worker_threads = 8;  // for blocking routes

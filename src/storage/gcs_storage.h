@@ -21,8 +21,8 @@ struct GcsOptions {
   // STORAGE_EMULATOR_HOST ("host:port" or "http://host:port"): requests go there with no access token;
   // signed URLs point there too and are still signed with the key.
   std::string emulator_host;
-  std::string metadata_host = "metadata.google.internal";   // GCE_METADATA_HOST
-  std::string endpoint = "https://storage.googleapis.com";  // JSON API and signed-URL host
+  std::string metadata_host = "metadata.google.internal";              // GCE_METADATA_HOST
+  std::string endpoint = "https://storage.googleapis.com";             // JSON API and signed-URL host
   std::string iam_endpoint = "https://iamcredentials.googleapis.com";  // SPECTRUM_IAM_CREDENTIALS_ENDPOINT
   std::string token_scope = "https://www.googleapis.com/auth/devstorage.read_write";
 
