@@ -66,7 +66,7 @@ std::vector<Route> make_routes(Api& api, const SignedFiles* files, std::uint64_t
     // The body streams to a sink on the event loop; finishing (fsync and rename) runs on a worker.
     routes.push_back({"PUT", prefix, true, true, 0, {}, [files](const HttpRequest& r) { return files->put(r); }});
   }
-  routes.push_back({"GET", "/", true, false, 0, [&api](const HttpRequest& r) { return api.web_asset(r); }, {}});
+  routes.push_back({"GET", "/", true, false, 0, &Api::web_asset, {}});
   return routes;
 }
 
