@@ -22,11 +22,12 @@ int main(int argc, char** argv) {
     const Clock::time_point start = Clock::now();
     Clock::time_point stage_start = start;
     std::string stage = "open";
-    job.on_progress = [&](std::string_view name, double) {
+    job.on_progress = [&](const spectrum::mastering::ProgressUpdate& update) {
+      const std::string name = std::string(update.stage) + (update.pass > 0 ? std::to_string(update.pass) : "");
       if (name == stage) return;
       const Clock::time_point now = Clock::now();
       std::printf("%s %.3f  ", stage.c_str(), seconds(now - stage_start));
-      stage = std::string(name);
+      stage = name;
       stage_start = now;
     };
     const auto report = spectrum::mastering::master_file(job);

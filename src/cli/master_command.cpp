@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <optional>
@@ -11,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audio/format.h"
 #include "cli/commands.h"
 #include "mastering/engine.h"
 #include "mastering/eq_curves.h"
@@ -34,6 +36,7 @@ struct MasterOptions {
   std::optional<std::string> reference;
   std::optional<std::string> format;
   std::optional<double> bitrate;
+  std::optional<std::string> preset;
   double max_duration_s = 0.0;
   bool json_output = false;
   bool quiet = false;
@@ -51,6 +54,14 @@ json settings_json(const MasterOptions& o) {
   if (o.loudness_range) j["loudnessRange"] = *o.loudness_range;
   if (o.format) j["outputFormat"] = *o.format;
   if (o.bitrate) j["bitrate"] = *o.bitrate;
+  if (o.preset) {
+    j["preset"] = *o.preset;
+    // The output path names its format, so a preset's format must not contradict it.
+    const std::string extension = std::filesystem::path(o.output).extension().string();
+    if (!o.format && !extension.empty()) {
+      if (const auto format = audio::format_from_name(extension)) j["outputFormat"] = audio::traits(*format).name;
+    }
+  }
   return j;
 }
 
@@ -97,10 +108,12 @@ void print_measurement(const m::Measurement& mm, std::ostream& out) {
 // Progress on stderr, only for a person watching a terminal.
 m::ProgressCallback terminal_progress(bool quiet) {
   if (quiet || isatty(STDERR_FILENO) == 0) return {};
-  return [](std::string_view stage, double fraction) {
-    std::fprintf(stderr, "\r%-10.*s %3d%%", static_cast<int>(stage.size()), stage.data(),
-                 static_cast<int>(std::lround(fraction * 100.0)));
-    if (fraction >= 1.0) std::fputc('\n', stderr);
+  // The same stages the service streams (docs/api.md): analyse, master (with the loop's pass), encode, verify.
+  return [](const m::ProgressUpdate& update) {
+    std::string stage(update.stage);
+    if (update.pass > 0) stage += " pass " + std::to_string(update.pass);
+    std::fprintf(stderr, "\r%-16s %3d%%", stage.c_str(), static_cast<int>(std::lround(update.fraction * 100.0)));
+    if (update.fraction >= 1.0) std::fputc('\n', stderr);
     std::fflush(stderr);
   };
 }
@@ -175,6 +188,9 @@ void register_master_commands(CLI::App& app, int& exit_code) {
                      "Reference track: its tonal balance and loudness become the targets");
   master->add_option("--format", opts->format, "Output format: wav, aiff, flac, mp3, aac (m4a), ogg, opus");
   master->add_option("--bitrate", opts->bitrate, "Lossy bitrate, kbps (32..512)");
+  master->add_option("--preset", opts->preset,
+                     "Platform preset: spotify, apple-music, youtube, tidal, amazon-music, soundcloud, club, "
+                     "aes-streaming (sets target and ceiling; explicit options win; docs/presets.md)");
   master->add_option("--max-duration", opts->max_duration_s,
                      "Refuse inputs longer than this many seconds (0 = no limit)");
   master->add_flag("--json", opts->json_output, "Print the report as JSON");

@@ -59,8 +59,9 @@ std::string format_label(const audio::StreamInfo& info) {
 class Progress {
  public:
   explicit Progress(const ProgressCallback& callback) : callback_(callback) {}
-  void stage(std::string_view name, double start, double end, std::int64_t total_frames) {
+  void stage(std::string_view name, double start, double end, std::int64_t total_frames, int pass = 0) {
     name_ = name;
+    pass_ = pass;
     start_ = start;
     end_ = end;
     total_ = std::max<std::int64_t>(total_frames, 1);
@@ -69,15 +70,16 @@ class Progress {
   void report(std::int64_t frames_done) const {
     if (!callback_) return;
     const double t = std::min(1.0, static_cast<double>(frames_done) / static_cast<double>(total_));
-    callback_(name_, start_ + (end_ - start_) * t);
+    callback_(ProgressUpdate{name_, start_ + (end_ - start_) * t, pass_});
   }
   void done() const {
-    if (callback_) callback_("done", 1.0);
+    if (callback_) callback_(ProgressUpdate{"done", 1.0, pass_});
   }
 
  private:
   const ProgressCallback& callback_;
   std::string_view name_;
+  int pass_ = 0;
   double start_ = 0.0;
   double end_ = 0.0;
   std::int64_t total_ = 1;
@@ -412,15 +414,15 @@ class OutputPasses final : public LoudnessProbe {
 
  private:
   void start_pass(std::string_view name, double gain_db, bool writes) {
-    io_.progress.stage(name, 0.45 + 0.05 * std::min(output_passes_, 8), 0.5 + 0.05 * std::min(output_passes_, 8),
-                       io_.frames);
     ++output_passes_;
+    io_.progress.stage(name, 0.4 + 0.05 * std::min(output_passes_, 8), 0.45 + 0.05 * std::min(output_passes_, 8),
+                       io_.frames, output_passes_);
     io_.stage.set_gain_db(gain_db);
     io_.stage.set_statistics_enabled(writes);  // the report's limiter figures come from the written pass
   }
 
   Expected<double> loudness_pass(double gain_db) {
-    start_pass("loudness", gain_db, false);
+    start_pass("master", gain_db, false);
     auto measured = measure(io_.limited, io_.track, {.true_peak = false, .spectrum = false}, &io_.progress);
     if (!measured) return std::move(measured).error();
     return measured->normalisable_lufs();
@@ -500,7 +502,7 @@ Expected<MasterReport> master_file(const MasterJob& job) {
   PreLimiterChain chain;
   chain.prepare(spec, design);
   ProcessedSource streamed_pre(*track.decoded, chain);
-  progress.stage("process", 0.25, 0.45, input->frames);
+  progress.stage("master", 0.25, 0.45, input->frames);
   Expected<TrackAnalysis> pre_analysis = make_error(ErrorCode::kInternal, "not measured");
   double ceiling = job.settings.true_peak_ceiling_dbtp - kPcmCeilingMarginDb;  // the limiter's; lossy: see the trial
   OutputStage stage;
@@ -605,8 +607,8 @@ Expected<MasterReport> master_file(const MasterJob& job) {
                             passes);
     if (!first) return std::move(first).error();
     report.loudness_passes += first->passes;
-    progress.stage("trial encode", 0.5, 0.55, input->frames);
-    auto scratch = AtomicFile::create(job.output);  // removed when it goes out of scope
+    progress.stage("master", 0.5, 0.55, input->frames, 1);  // the trial encode belongs to the loop's first pass
+    auto scratch = AtomicFile::create(job.output);          // removed when it goes out of scope
     if (!scratch) return std::move(scratch).error();
     auto encoded = encode_trial({.sections = &trial_sections,
                                  .sample_rate_hz = track.sample_rate_hz,

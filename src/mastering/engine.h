@@ -14,9 +14,17 @@
 
 namespace spectrum::mastering {
 
-// Called from the engine's thread as work advances: a stage name ("analyse", "process", "encode", ...)
-// and the overall fraction done in [0, 1]. Must be cheap and must not throw.
-using ProgressCallback = std::function<void(std::string_view stage, double fraction)>;
+// Where a job is. Stages in order: "analyse" (measuring the input), "master" (the chain and the loudness loop's
+// passes, including a lossy format's trial encode), "encode" (writing the delivered file), "verify" (decoding
+// and measuring a lossy file), then "done".
+struct ProgressUpdate {
+  std::string_view stage;
+  double fraction = 0.0;  // of the whole job, in [0, 1]
+  int pass = 0;           // "master" and "encode": the loudness loop's pass, from 1; 0 before the loop
+};
+
+// Called from the engine's thread as work advances. Must be cheap and must not throw.
+using ProgressCallback = std::function<void(const ProgressUpdate& update)>;
 
 struct Limits {
   double max_duration_s = 0.0;  // 0 = unlimited; longer input is kTooLarge

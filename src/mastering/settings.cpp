@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mastering/presets.h"
+
 namespace spectrum::mastering {
 namespace {
 
@@ -70,7 +72,13 @@ Expected<std::optional<std::string>> read_string(const json& obj, std::string_vi
 template <class Names>
 std::string list_names(const Names& names) {
   std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + std::string(n.name);
+  for (const auto& n : names) {
+    if constexpr (requires { n.id; }) {
+      out += (out.empty() ? "" : ", ") + std::string(n.id);
+    } else {
+      out += (out.empty() ? "" : ", ") + std::string(n.name);
+    }
+  }
   return out;
 }
 
@@ -88,9 +96,23 @@ Expected<Settings> parse_settings(const json& settings) {
   if (!obj.is_object()) return invalid("settings must be a JSON object (got " + describe(obj) + ")");
 
   Settings s;
+  // A preset fills target, ceiling and format; any of them given explicitly wins.
+  auto preset_id = read_string(obj, "preset");
+  if (!preset_id) return std::move(preset_id).error();
+  const Preset* preset = nullptr;
+  if (*preset_id) {
+    preset = find_preset(**preset_id);
+    if (preset == nullptr) {
+      return invalid("settings.preset must be one of " + list_names(kPresets) + " (got " + describe(obj.at("preset")) +
+                     ")");
+    }
+    s.preset = std::string(preset->id);
+  }
+
   auto target = read_number(obj, "targetLoudness", kTargetLoudnessRange);
   if (!target) return std::move(target).error();
   s.target_loudness_lufs = *target;
+  if (!s.target_loudness_lufs && preset != nullptr) s.target_loudness_lufs = preset->target_loudness_lufs;
 
   auto ratio = read_number(obj, "compressionRatio", kCompressionRatioRange);
   if (!ratio) return std::move(ratio).error();
@@ -106,7 +128,8 @@ Expected<Settings> parse_settings(const json& settings) {
 
   auto ceiling = read_number(obj, "truePeakCeiling", kTruePeakCeilingRange);
   if (!ceiling) return std::move(ceiling).error();
-  s.true_peak_ceiling_dbtp = ceiling->value_or(kDefaultTruePeakCeilingDbtp);
+  s.true_peak_ceiling_dbtp =
+      ceiling->value_or(preset != nullptr ? preset->true_peak_ceiling_dbtp : kDefaultTruePeakCeilingDbtp);
 
   auto range = read_number(obj, "loudnessRange", kLoudnessRangeLuRange);
   if (!range) return std::move(range).error();
@@ -134,6 +157,27 @@ Expected<Settings> parse_settings(const json& settings) {
     }
   }
 
+  if (auto it = obj.find("outputFormats"); it != obj.end() && !it->is_null()) {
+    const std::string allowed = "an array of 1 to " + std::to_string(audio::kFormats.size()) +
+                                " different formats out of " + audio::format_names();
+    if (!it->is_array() || it->empty() || it->size() > audio::kFormats.size()) {
+      return invalid("settings.outputFormats must be " + allowed + " (got " + describe(*it) + ")");
+    }
+    for (const json& entry : *it) {
+      const auto parsed = entry.is_string() ? audio::format_from_name(entry.get<std::string>()) : std::nullopt;
+      if (!parsed) return invalid("settings.outputFormats must be " + allowed + " (got " + describe(entry) + ")");
+      if (std::find(s.output_formats.begin(), s.output_formats.end(), *parsed) != s.output_formats.end()) {
+        return invalid("settings.outputFormats names " + std::string(audio::traits(*parsed).name) + " twice");
+      }
+      s.output_formats.push_back(*parsed);
+    }
+    if (s.output_format && *s.output_format != s.output_formats.front()) {
+      return invalid("settings.outputFormat must be the first of settings.outputFormats when both are given");
+    }
+    s.output_format = s.output_formats.front();
+  }
+  if (!s.output_format && preset != nullptr) s.output_format = preset->output_format;
+
   auto bitrate = read_number(obj, "bitrate", kBitrateKbpsRange);
   if (!bitrate) return std::move(bitrate).error();
   if (*bitrate) {
@@ -160,7 +204,12 @@ json to_json(const Settings& s) {
   if (s.loudness_range_lu) j["loudnessRange"] = *s.loudness_range_lu;
   if (s.reference_file_name) j["referenceFileName"] = *s.reference_file_name;
   if (s.output_format) j["outputFormat"] = std::string(audio::traits(*s.output_format).name);
+  if (!s.output_formats.empty()) {
+    j["outputFormats"] = json::array();
+    for (const audio::Format format : s.output_formats) j["outputFormats"].push_back(audio::traits(format).name);
+  }
   if (s.bitrate_kbps) j["bitrate"] = *s.bitrate_kbps;
+  if (s.preset) j["preset"] = *s.preset;
   return j;
 }
 

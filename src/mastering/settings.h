@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -61,11 +62,17 @@ struct Settings {
   std::optional<std::string> reference_file_name;
   // Unset: the output file's extension, else the input's format.
   std::optional<audio::Format> output_format;
+  // A delivery bundle (API): every one of these formats from the same settings, the first being output_format.
+  // Empty: one file. Unique, at most one per format.
+  std::vector<audio::Format> output_formats;
   // Lossy bitrate override, within the format's range (audio/format.h); unset means the format's default.
   std::optional<int> bitrate_kbps;
+  // The platform preset (mastering/presets.h) the target, ceiling and format came from, where not given.
+  std::optional<std::string> preset;
 };
 
-// Parses the API's camelCase settings object. Missing or null fields get their defaults; unknown
+// Parses the API's camelCase settings object. A "preset" fills targetLoudness, truePeakCeiling and outputFormat
+// where they are not given. Missing or null fields get their defaults; unknown
 // keys are ignored (the web app may send more than we use). A wrong type, an out-of-range value or
 // an unknown name is an kInvalidArgument error whose message names the field, the value and what
 // is allowed, e.g. "settings.compressionRatio must be between 1 and 10 (got 12)".

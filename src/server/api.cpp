@@ -6,7 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/text.h"
 #include "common/utc_time.h"
+#include "mastering/presets.h"
 #include "mastering/settings.h"
 #include "server/api_error.h"
 #include "server/json_log.h"
@@ -28,6 +30,9 @@ constexpr int kShutdownRetryAfterS = 10;
 // Downloads of results and uploads to signed URLs are the product, not API calls: a page that masters a
 // few songs downloads each several times (players, retries), so they get their own, looser bucket.
 constexpr double kFileRateFactor = 10.0;
+// A comment line at least this often keeps idle proxies (Cloud Run's front end among them) from closing a
+// stream while a long stage runs.
+constexpr std::chrono::seconds kEventStreamHeartbeat{5};
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -111,7 +116,8 @@ std::optional<HttpResponse> Api::screen(const HttpRequest& request) {
     return rejection(429, "rate limit exceeded; retry after " + std::to_string(decision.retry_after_s) + " s",
                      decision.retry_after_s);
   }
-  if (is_api && !authenticated) {
+  // The presets are public facts, read by the page before anyone has typed a token.
+  if (is_api && !authenticated && request.path != "/api/presets") {
     metrics_.count_rejection("auth");
     HttpResponse refused = rejection(401, "missing or invalid API token", 0);
     refused.set_header("WWW-Authenticate", "Bearer");
@@ -177,6 +183,14 @@ HttpResponse Api::master_audio(const HttpRequest& request) {
     return error_response(400, "fileName: " + valid.error().message);
   }
 
+  // Server-sent events: everything that can fail before the job starts is still a plain answer.
+  const bool streamed = wants_event_stream(request);
+  if (streamed) {
+    if (auto error = check_master_job(*backend_.storage, job_options({}), job)) {
+      return json_response(error->status, {{"success", false}, {"error", error->message}});
+    }
+  }
+
   switch (admission_.acquire()) {
     case JobAdmission::Outcome::kAdmitted:
       break;
@@ -187,15 +201,56 @@ HttpResponse Api::master_audio(const HttpRequest& request) {
       metrics_.count_rejection("shutdown");
       return rejection(503, "the service is shutting down; try again shortly", kShutdownRetryAfterS);
   }
-  const JobSlot slot(admission_);
+  auto slot = std::make_shared<JobSlot>(admission_);
+  if (!streamed) return run_job(request, job, started, {});
+
+  HttpResponse stream;
+  stream.set_header("Content-Type", "text/event-stream");
+  stream.set_header("Cache-Control", "no-cache, no-transform");
+  stream.set_header("X-Accel-Buffering", "no");  // proxies that buffer by default (nginx and friends) must not
+  stream.heartbeat = ": keep-alive\n\n";
+  stream.heartbeat_interval = kEventStreamHeartbeat;
+  stream.stream = [this, request, job = std::move(job), started, slot](StreamWriter& writer) mutable {
+    const auto send = [&writer](std::string_view event, const json& data) {
+      writer.write("event: " + std::string(event) +
+                   "\ndata: " + data.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n");
+    };
+    send("job", {{"jobId", job.job_id}});
+    const HttpResponse result = run_job(request, job, started, [&send](const JobEvent& event) {
+      json data = {{"stage", event.stage},
+                   {"state", event.kind == JobEvent::Kind::kStart      ? "start"
+                             : event.kind == JobEvent::Kind::kProgress ? "progress"
+                                                                       : "end"},
+                   {"elapsed", event.elapsed_s}};
+      if (event.fraction) data["fraction"] = *event.fraction;
+      if (event.pass > 0) data["pass"] = event.pass;
+      send("stage", data);
+    });
+    slot.reset();  // the job is over; the slot must not wait for this function to be destroyed
+    json data = json::parse(result.body, nullptr, false);
+    if (result.status != 200) data["status"] = result.status;
+    send("result", data);
+  };
+  return stream;
+}
+
+bool Api::wants_event_stream(const HttpRequest& request) {
+  return ascii_lower(request.header("Accept")).find("text/event-stream") != std::string::npos;
+}
+
+MasterJobOptions Api::job_options(JobEventCallback on_event) const {
+  return MasterJobOptions{config_.temp_dir,       config_.max_input_bytes,
+                          config_.max_duration_s, std::chrono::seconds(config_.download_url_ttl_s),
+                          &cancel_jobs_,          std::move(on_event)};
+}
+
+HttpResponse Api::run_job(const HttpRequest& request, const MasterJobRequest& job, Clock::time_point started,
+                          JobEventCallback on_event) {
   const double queue_s = seconds_since(started);
   log_json(Severity::kInfo, "job started",
            {{"jobId", job.job_id}, {"fileName", job.file_name}, {"queueSeconds", queue_s}});
-
-  const MasterJobOptions options{config_.temp_dir, config_.max_input_bytes, config_.max_duration_s,
-                                 std::chrono::seconds(config_.download_url_ttl_s), &cancel_jobs_};
   const auto job_started = Clock::now();
-  MasterJobOutcome outcome = run_master_job(*backend_.storage, options, job);
+  MasterJobOutcome outcome = run_master_job(*backend_.storage, job_options(std::move(on_event)), job);
   const double job_s = seconds_since(job_started);
   const double total_s = seconds_since(started);
 
@@ -226,13 +281,25 @@ HttpResponse Api::master_audio(const HttpRequest& request) {
               {"masterSeconds", result.timings.master_s},
               {"uploadSeconds", result.timings.upload_s},
               {"totalSeconds", total_s}}}});
-  return json_response(200, {{"success", true},
-                             {"masteredUrl", absolute_url(request, result.mastered_url.url)},
-                             {"masteredFileName", result.mastered_name},
-                             {"expiresAt", iso8601_utc(result.mastered_url.expires_at)},
-                             {"jobId", job.job_id},
-                             {"processingTime", total_s},
-                             {"report", std::move(result.report)}});
+  json answer = {{"success", true},
+                 {"masteredUrl", absolute_url(request, result.mastered_url.url)},
+                 {"masteredFileName", result.mastered_name},
+                 {"expiresAt", iso8601_utc(result.mastered_url.expires_at)},
+                 {"jobId", job.job_id},
+                 {"processingTime", total_s},
+                 {"report", std::move(result.report)}};
+  if (!job.settings.output_formats.empty()) {
+    json deliverables = json::array();
+    for (const Deliverable& file : result.deliverables) {
+      deliverables.push_back({{"format", file.format},
+                              {"masteredUrl", absolute_url(request, file.url.url)},
+                              {"masteredFileName", file.name},
+                              {"integratedLufs", file.integrated_lufs},
+                              {"truePeakDbtp", file.true_peak_dbtp}});
+    }
+    answer["deliverables"] = std::move(deliverables);
+  }
+  return json_response(200, answer);
 }
 
 HttpResponse Api::upload_url(const HttpRequest& request) const {
@@ -284,6 +351,22 @@ HttpResponse Api::web_asset(const HttpRequest& request) {
   response.set_header("Content-Type", std::string(asset->content_type));
   response.set_header("Cache-Control", "no-cache");
   response.set_header("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'self'");
+  return response;
+}
+
+HttpResponse Api::presets(const HttpRequest& /*request*/) {
+  json list = json::array();
+  for (const mastering::Preset& preset : mastering::kPresets) {
+    json entry = {{"id", preset.id},
+                  {"name", preset.name},
+                  {"targetLoudness", preset.target_loudness_lufs},
+                  {"truePeakCeiling", preset.true_peak_ceiling_dbtp},
+                  {"basis", preset.basis}};
+    if (preset.output_format) entry["outputFormat"] = audio::traits(*preset.output_format).name;
+    list.push_back(std::move(entry));
+  }
+  HttpResponse response = json_response(200, {{"presets", std::move(list)}});
+  response.set_header("Cache-Control", "public, max-age=300");
   return response;
 }
 

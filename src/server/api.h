@@ -11,6 +11,7 @@
 #include "server/config.h"
 #include "server/cors.h"
 #include "server/http_message.h"
+#include "server/master_job.h"
 #include "server/metrics.h"
 #include "server/rate_limiter.h"
 #include "server/storage_factory.h"
@@ -29,9 +30,13 @@ class Api {
 
   HttpResponse health(const HttpRequest& request) const;
   HttpResponse metrics(const HttpRequest& request) const;
-  HttpResponse master_audio(const HttpRequest& request);  // blocks for the whole job
+  // Blocks for the whole job. With "Accept: text/event-stream" the job's stages stream as server-sent events
+  // instead, ending with a `result` event that carries the plain answer's body (docs/api.md).
+  HttpResponse master_audio(const HttpRequest& request);
   HttpResponse upload_url(const HttpRequest& request) const;
   static HttpResponse web_asset(const HttpRequest& request);
+  // The platform presets (mastering/presets.h), so the page and other clients never hard-code them.
+  static HttpResponse presets(const HttpRequest& request);
 
   // Shutdown: refuse new jobs; after the grace period, ask running ones to stop.
   JobAdmission& admission() { return admission_; }
@@ -41,6 +46,13 @@ class Api {
   [[nodiscard]] const StorageBackend& backend() const { return backend_; }
 
  private:
+  using Clock = std::chrono::steady_clock;
+  static bool wants_event_stream(const HttpRequest& request);
+  [[nodiscard]] MasterJobOptions job_options(JobEventCallback on_event) const;
+  // Runs an admitted job and builds the plain answer: 200 with the result, or the job's error.
+  HttpResponse run_job(const HttpRequest& request, const MasterJobRequest& job, Clock::time_point started,
+                       JobEventCallback on_event);
+
   // A URL from the storage backend, completed from the request when it is root-relative (local storage).
   std::string absolute_url(const HttpRequest& request, const std::string& url) const;
   void remember_job_time(double seconds);

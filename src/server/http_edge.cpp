@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <exception>
 #include <map>
 #include <mutex>
@@ -33,6 +34,7 @@ constexpr std::size_t kLingerBytes = 1 << 20;  // unread body discarded after an
 constexpr std::chrono::seconds kLingerTime{1};
 constexpr int kReservedDescriptors = 64;  // files, pipes and outgoing sockets besides client connections
 constexpr int kBusyRetryAfterS = 2;
+constexpr std::size_t kMaxPendingStreamBytes = std::size_t{4} << 20;
 
 std::string to_std(beast::string_view text) {
   return {text.data(), text.size()};
@@ -168,7 +170,7 @@ class HttpEdge::Impl {
 
 // One client connection. Every step runs on the event loop except blocking handlers, whose answers are
 // posted back to it.
-class HttpEdge::Impl::Connection : public std::enable_shared_from_this<Connection> {
+class HttpEdge::Impl::Connection : public std::enable_shared_from_this<Connection>, public StreamWriter {
  public:
   Connection(Impl& edge, tcp::socket socket, std::string address)
       : edge_(edge),
@@ -177,7 +179,7 @@ class HttpEdge::Impl::Connection : public std::enable_shared_from_this<Connectio
         buffer_(limits_.max_header_bytes + 4096),
         address_(std::move(address)) {}
 
-  ~Connection() { edge_.release(this, address_); }
+  ~Connection() override { edge_.release(this, address_); }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -195,6 +197,7 @@ class HttpEdge::Impl::Connection : public std::enable_shared_from_this<Connectio
   void close() {
     if (closed_) return;
     closed_ = true;
+    gone_ = true;
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.close();
@@ -371,16 +374,122 @@ class HttpEdge::Impl::Connection : public std::enable_shared_from_this<Connectio
     const bool posted = edge_.workers_.try_post(
         [self = shared_from_this(), work = std::move(work), guard = std::move(guard)]() mutable {
           HttpResponse response = guarded(work);
+          std::function<void(StreamWriter&)> producer = std::move(response.stream);
+          response.stream = nullptr;
           auto executor = self->stream_.get_executor();
-          net::post(executor, [self = std::move(self), response = std::move(response)]() mutable {
+          net::post(executor, [self, response = std::move(response), streaming = bool(producer)]() mutable {
+            if (streaming) return self->answer_streaming(std::move(response));
             self->answer(std::move(response), false);
           });
+          if (!producer) return;
+          // The body is produced here, on this worker, while the loop sends what it writes.
+          try {
+            producer(*self);
+          } catch (const std::exception& e) {
+            log_json(Severity::kError, "a response stream failed", {{"detail", e.what()}});
+          }
+          self->end_stream();
         });
     if (!posted) {
       HttpResponse busy = error_response(503, "the server is busy; retry shortly");
       busy.set_header("Retry-After", std::to_string(kBusyRetryAfterS));
       answer(std::move(busy), false);
     }
+  }
+
+  // ---- streamed bodies (HttpResponse::stream) ----
+
+  bool write(std::string_view bytes) override {
+    if (gone_) return false;
+    {
+      const std::lock_guard lock(stream_mutex_);
+      if (pending_bytes_ + bytes.size() > kMaxPendingStreamBytes) return false;  // a reader this slow is dropped
+      pending_bytes_ += bytes.size();
+      pending_.emplace_back(bytes);
+    }
+    net::post(stream_.get_executor(), [self = shared_from_this()] { self->pump(); });
+    return true;
+  }
+
+  void end_stream() {
+    {
+      const std::lock_guard lock(stream_mutex_);
+      stream_done_ = true;
+    }
+    net::post(stream_.get_executor(), [self = shared_from_this()] { self->pump(); });
+  }
+
+  void answer_streaming(HttpResponse response) {
+    if (closed_) return;
+    state_ = State::kWriting;
+    const bool keep_alive = parser_ && parser_->is_header_done() && parser_->get().keep_alive();
+    close_after_ =
+        response.close || !keep_alive || edge_.draining_ || served_ + 1 >= limits_.max_requests_per_connection;
+    response.close = close_after_;
+    if (edge_.hooks_.finish) edge_.hooks_.finish(request_, response, Clock::now() - started_);
+    heartbeat_ = std::move(response.heartbeat);
+    heartbeat_interval_ = response.heartbeat_interval;
+    auto message = std::make_shared<http::response<http::empty_body>>();
+    message->result(static_cast<unsigned>(response.status));
+    message->version(11);
+    for (const auto& [name, value] : response.headers) message->insert(name, value);
+    message->keep_alive(!close_after_);
+    message->chunked(true);
+    auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*message);
+    stream_.expires_after(limits_.write_timeout);
+    http::async_write_header(stream_, *serializer,
+                             [self = shared_from_this(), message, serializer](beast::error_code ec, std::size_t) {
+                               if (ec) return self->close();
+                               self->headers_sent_ = true;
+                               self->pump();
+                             });
+  }
+
+  // Sends what the producer wrote, one chunk at a time; when it has finished, the last chunk; while it is
+  // quiet, a heartbeat after each interval.
+  void pump() {
+    if (closed_ || writing_ || !headers_sent_ || stream_finished_) return;
+    auto chunk = std::make_shared<std::string>();
+    bool done = false;
+    {
+      const std::lock_guard lock(stream_mutex_);
+      if (!pending_.empty()) {
+        *chunk = std::move(pending_.front());
+        pending_.pop_front();
+        pending_bytes_ -= chunk->size();
+      } else {
+        done = stream_done_;
+      }
+    }
+    heartbeat_timer_.cancel();
+    if (!chunk->empty()) {
+      writing_ = true;
+      stream_.expires_after(limits_.write_timeout);
+      net::async_write(stream_, http::make_chunk(net::buffer(*chunk)),
+                       [self = shared_from_this(), chunk](beast::error_code ec, std::size_t) {
+                         self->writing_ = false;
+                         if (ec) return self->close();
+                         self->pump();
+                       });
+      return;
+    }
+    if (done) {
+      stream_finished_ = true;
+      stream_.expires_after(limits_.write_timeout);
+      net::async_write(stream_, http::make_chunk_last(),
+                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                         if (ec) return self->close();
+                         self->finish_exchange();
+                       });
+      return;
+    }
+    if (heartbeat_.empty()) return;
+    heartbeat_timer_.expires_after(heartbeat_interval_);
+    heartbeat_timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self) return;
+      self->write(self->heartbeat_);
+    });
   }
 
   // Handlers do not throw; this is the last safety net, a JSON 500 with no internal detail.
@@ -442,11 +551,26 @@ class HttpEdge::Impl::Connection : public std::enable_shared_from_this<Connectio
                            [self = shared_from_this(), message, serializer](beast::error_code ec, std::size_t) {
                              if (ec) return self->close();
                              if (!serializer->is_done()) return self->write_some(message, serializer);
-                             ++self->served_;
-                             if (self->close_after_) return self->linger();
-                             self->parser_.reset();
-                             self->wait_for_request();
+                             self->finish_exchange();
                            });
+  }
+
+  // One request answered in full: next request, or close.
+  void finish_exchange() {
+    ++served_;
+    if (close_after_) return linger();
+    parser_.reset();
+    reset_stream();
+    wait_for_request();
+  }
+
+  void reset_stream() {
+    const std::lock_guard lock(stream_mutex_);
+    pending_.clear();
+    pending_bytes_ = 0;
+    stream_done_ = false;
+    headers_sent_ = false;
+    stream_finished_ = false;
   }
 
   // After an answer that leaves a body unread: stop sending, then read and drop what the client is still
@@ -486,6 +610,17 @@ class HttpEdge::Impl::Connection : public std::enable_shared_from_this<Connectio
   Clock::time_point started_{};
   Clock::time_point linger_deadline_{};
   net::steady_timer body_timer_{stream_.get_executor()};
+  net::steady_timer heartbeat_timer_{stream_.get_executor()};
+  std::mutex stream_mutex_;  // pending_, pending_bytes_ and stream_done_: the producer runs on a worker
+  std::deque<std::string> pending_;
+  std::size_t pending_bytes_ = 0;
+  bool stream_done_ = false;
+  bool headers_sent_ = false;
+  bool stream_finished_ = false;
+  bool writing_ = false;
+  std::string heartbeat_;
+  std::chrono::milliseconds heartbeat_interval_{10'000};
+  std::atomic<bool> gone_{false};
   unsigned body_read_generation_ = 0;
   bool body_stalled_ = false;
   std::size_t lingered_ = 0;

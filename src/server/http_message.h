@@ -2,8 +2,10 @@
 // library; handlers are plain functions from an HttpRequest to an HttpResponse and are tested without a socket.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -38,12 +40,27 @@ struct HttpRequest {
   [[nodiscard]] std::optional<std::uint64_t> content_length() const;
 };
 
+// Where a streamed response's body goes, piece by piece (see HttpResponse::stream). Thread-safe.
+class StreamWriter {
+ public:
+  virtual ~StreamWriter() = default;
+  // Sends `bytes` as soon as the connection can; false once the client is gone (the rest can be skipped).
+  virtual bool write(std::string_view bytes) = 0;
+};
+
 struct HttpResponse {
   int status = 200;
   HeaderList headers;
   std::string body;
   std::filesystem::path file;  // when set, the body is this file's content (streamed) instead of `body`
   bool close = false;          // close the connection after this answer (e.g. when a body is left unread)
+  // Set (by a blocking route): the body is produced while it is sent, as for server-sent events. The edge sends
+  // the status and headers with chunked encoding, then calls this on the route's worker thread; each write()
+  // goes out at once, and returning ends the body. While nothing is written for `heartbeat_interval`, the edge
+  // writes `heartbeat`, so idle proxies keep the connection open.
+  std::function<void(StreamWriter&)> stream;
+  std::string heartbeat;
+  std::chrono::milliseconds heartbeat_interval{10'000};
 
   void set_header(std::string name, std::string value);  // replaces any header of the same name
   [[nodiscard]] std::string header(std::string_view name) const;

@@ -68,28 +68,94 @@ std::optional<ApiError> check_size(storage::Storage& storage, const std::string&
   return std::nullopt;
 }
 
+// "wav", "mp3", ...: the format a delivered object's extension names (the extension itself if none).
+std::string format_name_of(std::string_view object_name) {
+  const std::string_view extension = extension_of_name(object_name);
+  const auto format = audio::format_from_name(extension);
+  return format ? std::string(audio::traits(*format).name) : std::string(extension.substr(extension.empty() ? 0 : 1));
+}
+
+Expected<std::string> mastered_name_of(const MasterJobRequest& request) {
+  std::optional<std::string_view> output_extension;
+  if (request.settings.output_format) output_extension = audio::traits(*request.settings.output_format).extension;
+  return mastered_object_name(request.file_name, output_extension);
+}
+
+// Turns the engine's frequent progress updates into job events: a start and an end for each stage (and each
+// pass of "master"), and progress in between at most every kProgressInterval, so a stream stays small.
+class StageTracker {
+ public:
+  StageTracker(const JobEventCallback& callback, Clock::time_point started) : callback_(callback), started_(started) {}
+  ~StageTracker() { end(); }
+  StageTracker(const StageTracker&) = delete;
+  StageTracker& operator=(const StageTracker&) = delete;
+
+  void enter(std::string_view stage, int pass = 0) {
+    if (!callback_ || (stage == stage_ && pass == pass_)) return;
+    end();
+    stage_ = std::string(stage);
+    pass_ = pass;
+    last_progress_ = Clock::now();
+    emit(JobEvent::Kind::kStart, std::nullopt);
+  }
+
+  // An engine update: fractions are of the whole engine run, so each stage's share is its own span.
+  void engine(const mastering::ProgressUpdate& update) {
+    if (!callback_) return;
+    if (update.stage == "done") return end();
+    enter(update.stage, update.pass);
+    const auto now = Clock::now();
+    if (now - last_progress_ < kProgressInterval) return;
+    last_progress_ = now;
+    emit(JobEvent::Kind::kProgress, update.fraction);
+  }
+
+  void end() {
+    if (!callback_ || stage_.empty()) return;
+    emit(JobEvent::Kind::kEnd, std::nullopt);
+    stage_.clear();
+  }
+
+ private:
+  static constexpr std::chrono::milliseconds kProgressInterval{250};
+
+  void emit(JobEvent::Kind kind, std::optional<double> fraction) {
+    callback_(JobEvent{stage_, kind, seconds_since(started_), fraction, pass_});
+  }
+
+  const JobEventCallback& callback_;
+  Clock::time_point started_;
+  std::string stage_;
+  int pass_ = 0;
+  Clock::time_point last_progress_{};
+};
+
 }  // namespace
 
-MasterJobOutcome run_master_job(storage::Storage& storage, const MasterJobOptions& options,
-                                const MasterJobRequest& request) {
+std::optional<ApiError> check_master_job(storage::Storage& storage, const MasterJobOptions& options,
+                                         const MasterJobRequest& request) {
   if (auto valid = storage::validate_object_name(request.file_name); !valid) {
     return ApiError{400, "fileName: " + valid.error().message, valid.error().message};
   }
-  std::optional<std::string_view> output_extension;
-  if (request.settings.output_format) output_extension = audio::traits(*request.settings.output_format).extension;
-  auto mastered_name = mastered_object_name(request.file_name, output_extension);
+  auto mastered_name = mastered_name_of(request);
   if (!mastered_name) return ApiError{400, mastered_name.error().message, mastered_name.error().message};
-
   const auto& reference_name = request.settings.reference_file_name;
   if (reference_name) {
     if (auto valid = storage::validate_object_name(*reference_name); !valid) {
       return ApiError{400, "settings.referenceFileName: " + valid.error().message, valid.error().message};
     }
   }
-  if (auto error = check_size(storage, request.file_name, "input object", options.max_input_bytes)) return *error;
+  if (auto error = check_size(storage, request.file_name, "input object", options.max_input_bytes)) return error;
   if (reference_name) {
-    if (auto error = check_size(storage, *reference_name, "reference object", options.max_input_bytes)) return *error;
+    if (auto error = check_size(storage, *reference_name, "reference object", options.max_input_bytes)) return error;
   }
+  return std::nullopt;
+}
+
+MasterJobOutcome run_master_job(storage::Storage& storage, const MasterJobOptions& options,
+                                const MasterJobRequest& request) {
+  if (auto error = check_master_job(storage, options, request)) return *error;
+  const auto& reference_name = request.settings.reference_file_name;
 
   const fs::path temp_root = options.temp_dir.empty() ? fs::temp_directory_path() : options.temp_dir;
   std::error_code ec;
@@ -98,14 +164,16 @@ MasterJobOutcome run_master_job(storage::Storage& storage, const MasterJobOption
   const JobDir job_dir(temp_root / ("spectrum-job-" + request.job_id));
 
   MasterJobResult result;
-  result.mastered_name = *mastered_name;
-  auto started = Clock::now();
+  const auto job_started = Clock::now();
+  StageTracker stages(options.on_event, job_started);
+  auto started = job_started;
+  stages.enter("download");
   mastering::MasterJob job;
   job.input = job_dir.path() / ("input" + safe_suffix(request.file_name));
-  job.output = job_dir.path() / ("output" + safe_suffix(*mastered_name));
   job.settings = request.settings;
   job.limits.max_duration_s = options.max_duration_s;
   job.cancel = options.cancel;
+  if (options.on_event) job.on_progress = [&stages](const mastering::ProgressUpdate& update) { stages.engine(update); };
   if (auto got = storage.download(request.file_name, job.input); !got) {
     return api_error_from_storage(got.error(), "input object");
   }
@@ -117,28 +185,67 @@ MasterJobOutcome run_master_job(storage::Storage& storage, const MasterJobOption
   }
   result.timings.download_s = seconds_since(started);
 
+  // One engine run per delivered format (the limiter's headroom depends on the codec), from the same input and
+  // settings; nothing is stored until every one has succeeded.
+  struct Delivery {
+    std::string name;
+    fs::path file;
+    mastering::MasterReport report;
+  };
+  std::vector<Delivery> deliveries;
+  std::vector<std::optional<audio::Format>> formats(request.settings.output_formats.begin(),
+                                                    request.settings.output_formats.end());
+  if (formats.empty()) formats.push_back(request.settings.output_format);
   started = Clock::now();
-  auto report = mastering::master_file(job);
-  result.timings.master_s = seconds_since(started);
-  if (!report) {
-    ApiError error = api_error_from_engine(report.error());
-    error.message = scrub(error.message, job.input, request.file_name);
-    if (job.reference) error.message = scrub(error.message, *job.reference, *reference_name);
-    error.message = scrub(error.message, job.output, *mastered_name);
-    error.message = scrub(error.message, job_dir.path(), "<job>");
-    return error;
+  for (std::size_t i = 0; i < formats.size(); ++i) {
+    MasterJobRequest one = request;
+    one.settings.output_format = formats[i];
+    one.settings.output_formats.clear();
+    auto name = mastered_name_of(one);
+    if (!name) return ApiError{400, name.error().message, name.error().message};
+    job.settings = one.settings;
+    job.output = job_dir.path() / ("output-" + std::to_string(i) + safe_suffix(*name));
+    auto report = mastering::master_file(job);
+    if (!report) {
+      ApiError error = api_error_from_engine(report.error());
+      error.message = scrub(error.message, job.input, request.file_name);
+      if (job.reference) error.message = scrub(error.message, *job.reference, *reference_name);
+      error.message = scrub(error.message, job.output, *name);
+      error.message = scrub(error.message, job_dir.path(), "<job>");
+      return error;
+    }
+    deliveries.push_back({std::move(*name), job.output, std::move(*report)});
   }
+  result.timings.master_s = seconds_since(started);
 
   started = Clock::now();
-  if (auto stored = storage.upload(job.output, *mastered_name, storage::content_type_for_name(*mastered_name));
-      !stored) {
-    return api_error_from_storage(stored.error(), "mastered object");
+  stages.enter("upload");
+  std::vector<std::string> stored;
+  // A bundle is stored whole or not at all: a failure removes what this job already stored.
+  const auto unstore = [&storage, &stored] {
+    for (const auto& name : stored) (void)storage.remove(name);
+  };
+  for (const Delivery& delivery : deliveries) {
+    if (auto put = storage.upload(delivery.file, delivery.name, storage::content_type_for_name(delivery.name)); !put) {
+      unstore();
+      return api_error_from_storage(put.error(), "mastered object");
+    }
+    stored.push_back(delivery.name);
   }
-  auto url = storage.sign_url(*mastered_name, storage::HttpMethod::kGet, options.download_url_ttl, "");
-  if (!url) return api_error_from_storage(url.error(), "mastered object");
+  for (const Delivery& delivery : deliveries) {
+    auto url = storage.sign_url(delivery.name, storage::HttpMethod::kGet, options.download_url_ttl, "");
+    if (!url) {
+      unstore();
+      return api_error_from_storage(url.error(), "mastered object");
+    }
+    result.deliverables.push_back({delivery.name, std::move(*url), format_name_of(delivery.name),
+                                   delivery.report.output.integrated_lufs, delivery.report.output.true_peak_dbtp});
+  }
   result.timings.upload_s = seconds_since(started);
-  result.mastered_url = std::move(*url);
-  result.report = mastering::to_json(*report);
+  result.mastered_name = deliveries.front().name;
+  result.mastered_url = result.deliverables.front().url;
+  result.report = mastering::to_json(deliveries.front().report);
+  stages.end();
   return result;
 }
 

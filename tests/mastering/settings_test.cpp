@@ -1,5 +1,7 @@
 #include "mastering/settings.h"
 
+#include "mastering/presets.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -113,6 +115,62 @@ TEST(Settings, JsonRoundTrip) {
   EXPECT_EQ(*again->target_loudness_lufs, -16.0);
   EXPECT_EQ(*again->loudness_range_lu, 8.0);
   EXPECT_EQ(again->eq_profile, EqProfile::kWarm);
+}
+
+}  // namespace
+}  // namespace spectrum::mastering
+
+namespace spectrum::mastering {
+namespace {
+
+TEST(Presets, FillTargetCeilingAndFormatWhereNotGiven) {
+  auto spotify = parse_settings(nlohmann::json{{"preset", "spotify"}});
+  ASSERT_TRUE(spotify.ok()) << spotify.error().message;
+  EXPECT_EQ(spotify->target_loudness_lufs, -14.0);
+  EXPECT_EQ(spotify->true_peak_ceiling_dbtp, -1.0);
+  EXPECT_FALSE(spotify->output_format.has_value());
+  EXPECT_EQ(to_json(*spotify).at("preset"), "spotify");
+
+  auto amazon = parse_settings(nlohmann::json{{"preset", "amazon-music"}});
+  ASSERT_TRUE(amazon.ok());
+  EXPECT_EQ(amazon->true_peak_ceiling_dbtp, -2.0);
+
+  auto club = parse_settings(nlohmann::json{{"preset", "club"}});
+  ASSERT_TRUE(club.ok());
+  EXPECT_EQ(club->target_loudness_lufs, -10.0);
+  EXPECT_EQ(club->output_format, audio::Format::kWav);
+}
+
+TEST(Presets, ExplicitFieldsWin) {
+  auto mixed = parse_settings(
+      nlohmann::json{{"preset", "club"}, {"targetLoudness", -12}, {"truePeakCeiling", -2}, {"outputFormat", "flac"}});
+  ASSERT_TRUE(mixed.ok()) << mixed.error().message;
+  EXPECT_EQ(mixed->target_loudness_lufs, -12.0);
+  EXPECT_EQ(mixed->true_peak_ceiling_dbtp, -2.0);
+  EXPECT_EQ(mixed->output_format, audio::Format::kFlac);
+}
+
+TEST(Presets, UnknownOrMistypedPresetNamesTheChoices) {
+  auto unknown = parse_settings(nlohmann::json{{"preset", "napster"}});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message.find("settings.preset must be one of spotify, apple-music"), std::string::npos)
+      << unknown.error().message;
+  auto mistyped = parse_settings(nlohmann::json{{"preset", 3}});
+  ASSERT_FALSE(mistyped.ok());
+  EXPECT_NE(mistyped.error().message.find("settings.preset must be a string"), std::string::npos);
+}
+
+TEST(Presets, EveryPresetIsWithinTheSettingsRanges) {
+  for (const Preset& preset : kPresets) {
+    auto parsed = parse_settings(nlohmann::json{{"preset", preset.id}});
+    ASSERT_TRUE(parsed.ok()) << preset.id << ": " << parsed.error().message;
+    EXPECT_GE(preset.target_loudness_lufs, kTargetLoudnessRange.min) << preset.id;
+    EXPECT_LE(preset.target_loudness_lufs, kTargetLoudnessRange.max) << preset.id;
+    EXPECT_GE(preset.true_peak_ceiling_dbtp, kTruePeakCeilingRange.min) << preset.id;
+    EXPECT_LE(preset.true_peak_ceiling_dbtp, kTruePeakCeilingRange.max) << preset.id;
+    EXPECT_EQ(find_preset(preset.id), &preset);
+  }
+  EXPECT_EQ(kPresets.size(), 8u) << "the issue's eight platforms (docs/presets.md)";
 }
 
 }  // namespace

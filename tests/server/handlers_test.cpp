@@ -8,13 +8,16 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <thread>
+#include <tuple>
 #include <variant>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/text.h"
 #include "server/api.h"
 #include "server/signed_files.h"
 #include "storage/credentials_crypto.h"
@@ -209,6 +212,51 @@ TEST_F(Handlers, MasterAudio200MastersAStoredTone) {
   EXPECT_TRUE(fs::exists(object_file("in/tone_mastered.wav")));
 }
 
+// Collects what a streamed answer writes.
+class CollectingWriter final : public StreamWriter {
+ public:
+  bool write(std::string_view bytes) override {
+    text += bytes;
+    return true;
+  }
+  std::string text;
+};
+
+TEST_F(Handlers, MasterAudioStreamsStagesThenThePlainAnswer) {
+  Api& api = make_api();
+  ASSERT_EQ(put_object("in/tone.wav", tone_wav()).status, 200);
+  HttpRequest streamed = request("POST", "/api/master-audio", R"({"fileName":"in/tone.wav"})");
+  streamed.headers.emplace_back("Accept", "text/event-stream");
+  HttpResponse response = api.master_audio(streamed);
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.header("Content-Type"), "text/event-stream");
+  ASSERT_TRUE(response.stream) << "no stream: the job ran as a plain request";
+  EXPECT_FALSE(response.heartbeat.empty());
+  EXPECT_LE(response.heartbeat_interval, std::chrono::seconds(10));
+  CollectingWriter writer;
+  response.stream(writer);
+  const std::string& text = writer.text;
+  const auto download = text.find(R"("stage":"download","state":"start")");
+  const auto master = text.find(R"("stage":"master","state":"start")");
+  const auto upload = text.find(R"("stage":"upload","state":"end")");
+  const auto result = text.find("event: result\ndata: {");
+  ASSERT_NE(download, std::string::npos) << text;
+  EXPECT_LT(download, master);
+  EXPECT_LT(master, upload);
+  EXPECT_LT(upload, result);
+  const json answer = json::parse(text.substr(result + 20, text.find('\n', result + 20) - result - 20));
+  EXPECT_EQ(answer["success"], true);
+  EXPECT_EQ(answer["masteredFileName"], "in/tone_mastered.wav");
+  EXPECT_FALSE(answer.contains("status")) << "a success carries the plain body only";
+
+  // Before the job starts, errors are plain answers, not streams.
+  HttpRequest missing = request("POST", "/api/master-audio", R"({"fileName":"in/absent.wav"})");
+  missing.headers.emplace_back("Accept", "text/event-stream");
+  const HttpResponse refused = api.master_audio(missing);
+  EXPECT_FALSE(refused.stream);
+  expect_error(refused, 404, "not found");
+}
+
 TEST_F(Handlers, MasterAudio400NamesTheProblem) {
   Api& api = make_api();
   expect_error(api.master_audio(request("POST", "/api/master-audio", "not json")), 400, "JSON object");
@@ -333,6 +381,62 @@ TEST_F(Handlers, FinishAddsCorsOnlyForAllowedOrigins) {
   api.finish(foreign, other, std::chrono::milliseconds(1));
   EXPECT_EQ(other.header("Access-Control-Allow-Origin"), "");
   EXPECT_EQ(other.header("Vary"), "Origin");
+}
+
+TEST_F(Handlers, PresetsListEveryPlatformAndNeedNoToken) {
+  Api& api = make_api([](ServerConfig& c) { c.api_token = kToken; });
+  EXPECT_FALSE(api.screen(request("GET", "/api/presets"))) << "the page reads presets before a token is typed";
+  const auto response = Api::presets(request("GET", "/api/presets"));
+  ASSERT_EQ(response.status, 200);
+  const json presets = body_of(response)["presets"];
+  ASSERT_TRUE(presets.is_array());
+  std::vector<std::string> ids;
+  for (const auto& preset : presets) ids.push_back(preset["id"]);
+  EXPECT_EQ(ids, (std::vector<std::string>{"spotify", "apple-music", "youtube", "tidal", "amazon-music", "soundcloud",
+                                           "club", "aes-streaming"}));
+  EXPECT_EQ(presets[1]["targetLoudness"], -16.0);
+  EXPECT_EQ(presets[6]["outputFormat"], "wav");
+  EXPECT_FALSE(presets[0].contains("outputFormat"));
+}
+
+// docs/presets.md's table, as {id: {target, ceiling, format}}; "−" is the typographic minus the docs use.
+std::map<std::string, std::tuple<double, double, std::string>> documented_presets() {
+  std::ifstream in(fs::path(SPECTRUM_SOURCE_DIR) / "docs" / "presets.md");
+  std::map<std::string, std::tuple<double, double, std::string>> table;
+  const auto number = [](std::string text) {
+    for (auto at = text.find("\u2212"); at != std::string::npos; at = text.find("\u2212")) text.replace(at, 3, "-");
+    return std::stod(text);
+  };
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("| `", 0) != 0) continue;
+    std::vector<std::string> cells;
+    for (std::size_t start = 1, bar = line.find('|', 1); bar != std::string::npos; bar = line.find('|', start)) {
+      std::string cell = line.substr(start, bar - start);
+      cell.erase(0, cell.find_first_not_of(' '));
+      cell.erase(cell.find_last_not_of(' ') + 1);
+      cells.push_back(cell);
+      start = bar + 1;
+    }
+    if (cells.size() < 4) continue;
+    table[cells[0].substr(1, cells[0].size() - 2)] = {number(cells[1]), number(cells[2]), cells[3]};
+  }
+  return table;
+}
+
+TEST_F(Handlers, PresetsMatchTheirDocumentation) {
+  const auto documented = documented_presets();
+  const json presets = body_of(Api::presets(request("GET", "/api/presets")))["presets"];
+  ASSERT_EQ(documented.size(), presets.size()) << "docs/presets.md and GET /api/presets list different presets";
+  for (const auto& preset : presets) {
+    const std::string id = preset["id"];
+    ASSERT_TRUE(documented.count(id)) << id << " is not in docs/presets.md";
+    const auto& [target, ceiling, format] = documented.at(id);
+    EXPECT_EQ(preset["targetLoudness"].get<double>(), target) << id;
+    EXPECT_EQ(preset["truePeakCeiling"].get<double>(), ceiling) << id;
+    EXPECT_EQ(preset.contains("outputFormat") ? ascii_lower(preset["outputFormat"].get<std::string>()) : "input's",
+              ascii_lower(format))
+        << id;
+  }
 }
 
 TEST_F(Handlers, WebAssetsAndUnknownPaths) {

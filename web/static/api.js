@@ -76,6 +76,19 @@ async function postJson(path, body) {
   return json;
 }
 
+// The platform presets: [{id, name, targetLoudness, truePeakCeiling, outputFormat?, basis}].
+export async function fetchPresets() {
+  let response;
+  try {
+    response = await fetch('/api/presets', {headers: authHeaders()});
+  } catch (err) {
+    throw new ApiError(`Cannot reach the service (${err.message})`, 0);
+  }
+  const text = await response.text();
+  if (!response.ok) throw errorFromBody(response.status, response.statusText, text, null);
+  return JSON.parse(text).presets;
+}
+
 export async function checkHealth() {
   const response = await fetch('/health', {cache: 'no-store'});
   if (!response.ok) throw new ApiError(`HTTP ${response.status}`, response.status);
@@ -136,6 +149,76 @@ export async function uploadFile(file, onProgress) {
 
 // inputUrl is accepted by the API for compatibility and never fetched by it; the signature is left off so it
 // does not end up in logs.
+// Raised when the browser cannot read a response as a stream; the caller falls back to the plain request.
+export class StreamUnavailable extends Error {}
+
+// One server-sent event block ("event: x\ndata: {...}") -> {event, data}; null for comments and keep-alives.
+function parseEvent(block) {
+  let event = 'message';
+  const data = [];
+  for (const line of block.split('\n')) {
+    if (line.startsWith(':')) continue;
+    if (line.startsWith('event:')) event = line.slice(6).trim();
+    else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+  }
+  if (data.length === 0) return null;
+  try {
+    return {event, data: JSON.parse(data.join('\n'))};
+  } catch {
+    return null;
+  }
+}
+
+// The same job as masterAudio(), with its stages as they happen: onStage({stage, state, elapsed, fraction?,
+// pass?}) for each stage event. Errors before the job starts come back as plain HTTP answers.
+export async function masterAudioStream({fileName, uploadUrl, settings}, onStage) {
+  const inputUrl = uploadUrl ? uploadUrl.split('?')[0] : '';
+  let response;
+  try {
+    response = await fetch('/api/master-audio', {
+      method: 'POST',
+      headers: {'Content-Type': 'application/json', 'Accept': 'text/event-stream', ...authHeaders()},
+      body: JSON.stringify({inputUrl, fileName, settings}),
+    });
+  } catch (err) {
+    throw new ApiError(`Cannot reach the service (${err.message})`, 0);
+  }
+  const type = response.headers.get('Content-Type') || '';
+  if (!type.startsWith('text/event-stream')) {
+    const text = await response.text();
+    const retryAfterS = retryAfterOf(response.headers.get('Retry-After'));
+    if (!response.ok) throw errorFromBody(response.status, response.statusText, text, retryAfterS);
+    throw new StreamUnavailable('the service answered without a stream');
+  }
+  if (!response.body || typeof response.body.getReader !== 'function') {
+    throw new StreamUnavailable('this browser cannot read a response as it arrives');
+  }
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let result = null;
+  for (;;) {
+    const {done, value} = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, {stream: true});
+    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+      const parsed = parseEvent(buffer.slice(0, end));
+      buffer = buffer.slice(end + 2);
+      if (!parsed) continue;
+      if (parsed.event === 'stage') onStage(parsed.data);
+      else if (parsed.event === 'result') result = parsed.data;
+    }
+  }
+  if (!result) throw new ApiError('The job\'s event stream ended without a result', 502);
+  if (result.success === false) {
+    throw errorFromBody(result.status ?? 500, '', JSON.stringify(result), null);
+  }
+  if (typeof result.masteredUrl !== 'string') {
+    throw new ApiError('The service reported success without a masteredUrl', 500);
+  }
+  return result;
+}
+
 export async function masterAudio({fileName, uploadUrl, settings}) {
   const inputUrl = uploadUrl ? uploadUrl.split('?')[0] : '';
   const result = await postJson('/api/master-audio', {inputUrl, fileName, settings});

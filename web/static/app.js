@@ -1,10 +1,11 @@
 // Wires the page together: upload -> settings -> master -> listen, read, look, download.
 // Every failure ends in the error banner with the API's own message and what to do next: never a blank page.
-import {ApiError, checkHealth, fetchBytes, getToken, hintFor, masterAudio, setToken, uploadFile} from './api.js';
+import {ApiError, checkHealth, fetchBytes, fetchPresets, getToken, hintFor, masterAudio, masterAudioStream,
+  setToken, StreamUnavailable, uploadFile} from './api.js';
 import {ABPlayer} from './player.js';
 import {drawLoudnessPlot, drawSpectrumPlot} from './plots.js';
 import {renderReport} from './report.js';
-import {SettingsForm} from './settings.js';
+import {formatNumber, SettingsForm} from './settings.js';
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -105,7 +106,23 @@ function setStages(names, stageState) {
   for (const name of names) setStage(name, stageState);
 }
 
-const SERVER_STAGES = ['analyse', 'master', 'encode'];
+// The server's stages (docs/api.md) and the page's names for them ('upload' and 'load' are the page's own).
+const SERVER_STAGES = ['fetch', 'analyse', 'master', 'encode', 'verify', 'store'];
+const PAGE_STAGE = {download: 'fetch', analyse: 'analyse', master: 'master', encode: 'encode', verify: 'verify',
+                    upload: 'store'};
+const STAGE_WORDS = {fetch: 'fetching the upload', analyse: 'analysing', master: 'mastering', encode: 'encoding',
+                     verify: 'verifying the delivered file', store: 'storing the result'};
+
+// A stage event from the job's stream: light the stage when it really starts, show the pass and the progress.
+function onServerStage(event, elapsed) {
+  const name = PAGE_STAGE[event.stage];
+  if (!name) return;
+  if (event.state === 'start') setStage(name, 'active');
+  if (event.state === 'end') setStage(name, 'done');
+  if (name === 'master' && event.pass) $('#master-pass').textContent = ` · pass ${event.pass}`;
+  if (typeof event.fraction === 'number') $('#job-progress').value = event.fraction;
+  if (event.state !== 'end') setStatus(`Server: ${STAGE_WORDS[name]}${event.pass ? ` (pass ${event.pass})` : ''}, ${elapsed()} s`);
+}
 
 function setStatus(text) {
   $('#master-status').textContent = text;
@@ -232,6 +249,23 @@ async function showResult(result) {
   download.href = result.masteredUrl;
   download.download = baseName(result.masteredUrl);
   $('#download-note').textContent = `${baseName(result.masteredUrl)} · ${report.output?.format || ''}`;
+  // A bundle: one link per delivered file, each with its own measured loudness and true peak.
+  const list = $('#deliverables');
+  list.replaceChildren();
+  for (const file of result.deliverables || []) {
+    const item = document.createElement('li');
+    const link = document.createElement('a');
+    link.href = file.masteredUrl;
+    link.download = baseName(file.masteredUrl);
+    link.dataset.format = file.format;
+    link.textContent = `${file.format.toUpperCase()}: ${baseName(file.masteredUrl)}`;
+    const figures = document.createElement('span');
+    figures.className = 'range-note';
+    figures.textContent = ` ${formatNumber(file.integratedLufs)} LUFS · ${formatNumber(file.truePeakDbtp)} dBTP`;
+    item.append(link, figures);
+    list.append(item);
+  }
+  list.hidden = !(result.deliverables && result.deliverables.length > 0);
 
   const plots = report.plots || {};
   $('#result').hidden = false;
@@ -261,17 +295,33 @@ async function master() {
   updateMasterButton();
   player.stop();
   setStages([...SERVER_STAGES, 'load'], null);
-  setStages(SERVER_STAGES, 'active');
+  $('#master-pass').textContent = '';
+  $('#job-progress').value = 0;
   const started = performance.now();
   const elapsed = () => ((performance.now() - started) / 1000).toFixed(0);
   setStatus('Mastering on the server: 0 s');
-  // The API is one request, so the server's stages run together from the page's point of view.
-  const timer = setInterval(() => setStatus(`Mastering on the server: ${elapsed()} s`), 500);
+  let streamed = true;
+  const timer = setInterval(() => {
+    if (!streamed) setStatus(`Mastering on the server: ${elapsed()} s`);
+  }, 500);
   try {
-    const result = await masterAudio({fileName: state.upload.fileName, uploadUrl: state.upload.uploadUrl,
-                                      settings: collected.settings});
+    const job = {fileName: state.upload.fileName, uploadUrl: state.upload.uploadUrl, settings: collected.settings};
+    let result;
+    try {
+      result = await masterAudioStream(job, (event) => onServerStage(event, elapsed));
+    } catch (error) {
+      if (!(error instanceof StreamUnavailable)) throw error;
+      // No stream: one plain request, so the server's stages run together from the page's point of view.
+      streamed = false;
+      setStages(SERVER_STAGES, 'active');
+      result = await masterAudio(job);
+    }
     clearInterval(timer);
-    setStages(SERVER_STAGES, 'done');
+    for (const name of SERVER_STAGES) {
+      const item = document.querySelector(`#stages li[data-stage="${name}"]`);
+      item.dataset.state = item.dataset.state ? 'done' : 'skipped';  // e.g. no verify for a lossless file
+    }
+    $('#job-progress').value = 1;
     setStatus(`Mastered in ${Number(result.processingTime ?? 0).toFixed(1)} s. Loading the result…`);
     await showResult(result);
     setStatus(`Done: mastered in ${Number(result.processingTime ?? 0).toFixed(1)} s (job ${result.jobId ?? '?'}).`);
@@ -309,4 +359,7 @@ checkHealth()
       badge.textContent = 'Service unreachable';
       showError(error, 'The service does not answer /health');
     });
+fetchPresets()
+    .then((presets) => settingsForm.setPresets(presets))
+    .catch(() => settingsForm.setPresets([]));
 document.body.dataset.ready = 'true';

@@ -17,15 +17,18 @@ export const NUMERIC_SETTINGS = [
    note: 'a wider input is levelled towards it', optional: 'Level the range'},
 ];
 
-// Common loudness targets. Every value stays inside the ranges above.
-export const PRESETS = [
-  {id: 'streaming', name: 'Streaming', values: {targetLoudness: -14, truePeakCeiling: -1, compressionRatio: 4}},
-  {id: 'apple', name: 'Apple Music', values: {targetLoudness: -16, truePeakCeiling: -1, compressionRatio: 3}},
-  {id: 'dynamic', name: 'Dynamic', values: {targetLoudness: -18, truePeakCeiling: -1, compressionRatio: 2}},
-  {id: 'club', name: 'Club', values: {targetLoudness: -10, truePeakCeiling: -0.5, compressionRatio: 6}},
-];
+// Presets come from the service (GET /api/presets, src/mastering/presets.h): a preset sets the target loudness,
+// the true-peak ceiling and, where the platform asks for one, the output format.
+const PRESET_KEYS = ['targetLoudness', 'truePeakCeiling'];
 
 const LOSSY_FORMATS = new Set(['mp3', 'aac', 'ogg', 'opus']);
+const FORMAT_OF_EXTENSION = {wav: 'wav', aif: 'aiff', aiff: 'aiff', flac: 'flac', mp3: 'mp3', m4a: 'aac', aac: 'aac',
+                             ogg: 'ogg', oga: 'ogg', opus: 'opus'};
+
+function formatOfFileName(name) {
+  const dot = (name || '').lastIndexOf('.');
+  return dot < 0 ? '' : (FORMAT_OF_EXTENSION[name.slice(dot + 1).toLowerCase()] || '');
+}
 const LOSSY_EXTENSIONS = new Set(['mp3', 'm4a', 'aac', 'ogg', 'oga', 'opus']);
 
 // Typographic minus, so negative numbers read as numbers.
@@ -35,9 +38,9 @@ export function formatNumber(value, digits = 1) {
   return value < 0 && Number(text) !== 0 ? `\u2212${text}` : text;
 }
 
-function describePreset(values) {
-  return `${formatNumber(values.targetLoudness)} LUFS · ${formatNumber(values.truePeakCeiling)} dBTP · ` +
-         `${formatNumber(values.compressionRatio, 0)}:1`;
+function describePreset(preset) {
+  const format = preset.outputFormat ? ` · ${preset.outputFormat.toUpperCase()}` : '';
+  return `${formatNumber(preset.targetLoudness)} LUFS · ${formatNumber(preset.truePeakCeiling)} dBTP${format}`;
 }
 
 function el(tag, attributes = {}, text = '') {
@@ -54,7 +57,8 @@ export class SettingsForm {
     this.inputFileName = '';
     this.referenceFileName = null;
     this.buildNumeric(root.querySelector('#numeric-settings'));
-    this.buildPresets(document.querySelector('#presets'));
+    this.presetContainer = document.querySelector('#presets');
+    this.presetButtons = [];
     this.eqProfile = root.querySelector('#eqProfile');
     this.outputFormat = root.querySelector('#outputFormat');
     this.bitrate = root.querySelector('#bitrate');
@@ -110,16 +114,24 @@ export class SettingsForm {
     number.disabled = !enabled.checked;
   }
 
-  buildPresets(container) {
+  // `presets`: the service's list; an empty list (or none) says so instead of showing buttons.
+  setPresets(presets) {
+    this.presetContainer.replaceChildren();
     this.presetButtons = [];
-    for (const preset of PRESETS) {
-      const button = el('button', {type: 'button', class: 'preset', 'data-preset': preset.id, 'aria-pressed': 'false'});
+    if (!presets || presets.length === 0) {
+      this.presetContainer.append(el('span', {class: 'range-note'}, 'No presets from the service'));
+      return;
+    }
+    for (const preset of presets) {
+      const button = el('button', {type: 'button', class: 'preset', 'data-preset': preset.id, 'aria-pressed': 'false',
+                                   title: preset.basis || ''});
       button.append(el('span', {class: 'preset-name'}, preset.name),
-                    el('span', {class: 'preset-values'}, describePreset(preset.values)));
+                    el('span', {class: 'preset-values'}, describePreset(preset)));
       button.addEventListener('click', () => this.applyPreset(preset));
-      container.append(button);
+      this.presetContainer.append(button);
       this.presetButtons.push({button, preset});
     }
+    this.updatePresetState();
   }
 
   setValue(key, value) {
@@ -129,7 +141,11 @@ export class SettingsForm {
   }
 
   applyPreset(preset) {
-    for (const [key, value] of Object.entries(preset.values)) this.setValue(key, value);
+    for (const key of PRESET_KEYS) this.setValue(key, preset[key]);
+    if (preset.outputFormat) {
+      this.outputFormat.value = preset.outputFormat;
+      this.updateBitrateState();
+    }
     if (this.referenceLoudness.checked) {
       this.referenceLoudness.checked = false;  // a preset names a loudness, so it wins over the reference's
       this.updateTargetState();
@@ -139,8 +155,9 @@ export class SettingsForm {
 
   updatePresetState() {
     for (const {button, preset} of this.presetButtons) {
-      const matches = Object.entries(preset.values).every(
-          ([key, value]) => Math.abs(Number(this.inputs.get(key).number.value) - value) < 1e-9);
+      const matches = PRESET_KEYS.every(
+                          (key) => Math.abs(Number(this.inputs.get(key).number.value) - preset[key]) < 1e-9) &&
+                      (!preset.outputFormat || this.outputFormat.value === preset.outputFormat);
       button.setAttribute('aria-pressed', String(matches));
     }
   }
@@ -213,6 +230,14 @@ export class SettingsForm {
                 field: this.bitrate};
       }
       settings.bitrate = kbps;
+    }
+    // A bundle: the main format first (the chosen output format, else the input's), then every ticked one.
+    const extra = [...document.querySelectorAll('#bundle-formats input:checked')].map((box) => box.value);
+    if (extra.length > 0) {
+      const main = settings.outputFormat || formatOfFileName(this.inputFileName);
+      if (!main) return {error: 'Choose an output format to deliver a bundle', field: this.outputFormat};
+      settings.outputFormat = main;
+      settings.outputFormats = [main, ...extra.filter((format) => format !== main)];
     }
     if (this.referenceFileName) settings.referenceFileName = this.referenceFileName;
     return {settings};

@@ -94,6 +94,15 @@ class GcsServiceTest : public ::testing::Test {
     ASSERT_EQ(uploaded, 0) << upload_output;
   }
 
+  // POSTs master-audio for `name` and expects 200; `answer` gets the body.
+  void master_ok(httplib::Client& client, const std::string& name, nlohmann::json& answer) {
+    client.set_read_timeout(std::chrono::seconds(120));
+    auto response = client.Post("/api/master-audio", nlohmann::json{{"fileName", name}}.dump(), "application/json");
+    ASSERT_TRUE(response) << "no answer from the service\n" << server_log();
+    ASSERT_EQ(response->status, 200) << response->body << "\n" << server_log();
+    answer = nlohmann::json::parse(response->body);
+  }
+
   // Downloads `mastered` with the official client and checks it is on target and under the ceiling.
   void expect_mastered(const std::string& mastered) {
     const auto output = temp_.path() / ("mastered" + std::filesystem::path(mastered).extension().string());
@@ -122,13 +131,8 @@ TEST_F(GcsServiceTest, MastersAnObjectFromTheBucketAndSurvivesTheEmulatorStoppin
   const int port = start_server();
   ASSERT_GT(port, 0) << server_log();
   httplib::Client client("127.0.0.1", port);
-  client.set_read_timeout(std::chrono::seconds(120));
-
-  // Master.
-  auto response = client.Post("/api/master-audio", nlohmann::json{{"fileName", name}}.dump(), "application/json");
-  ASSERT_TRUE(response) << "no answer from the service\n" << server_log();
-  ASSERT_EQ(response->status, 200) << response->body << "\n" << server_log();
-  const auto answer = nlohmann::json::parse(response->body);
+  nlohmann::json answer;
+  ASSERT_NO_FATAL_FAILURE(master_ok(client, name, answer));
   const std::string mastered = answer.at("masteredFileName").get<std::string>();
   const std::string url = answer.at("masteredUrl").get<std::string>();
   EXPECT_EQ(url.rfind("http://" + emulator_->host() + "/spectrum-it/", 0), 0u) << url;
@@ -189,11 +193,8 @@ TEST_F(GcsServiceTest, MastersWithNoKeyThroughTheMetadataServerAndIamSignBlob) {
   ASSERT_GT(port, 0) << server_log();
   EXPECT_NE(server_log().find("credentials=metadata server"), std::string::npos) << server_log();
   httplib::Client client("127.0.0.1", port);
-  client.set_read_timeout(std::chrono::seconds(120));
-  auto response = client.Post("/api/master-audio", nlohmann::json{{"fileName", name}}.dump(), "application/json");
-  ASSERT_TRUE(response) << "no answer from the service\n" << server_log();
-  ASSERT_EQ(response->status, 200) << response->body << "\n" << server_log();
-  const auto answer = nlohmann::json::parse(response->body);
+  nlohmann::json answer;
+  ASSERT_NO_FATAL_FAILURE(master_ok(client, name, answer));
   const std::string mastered = answer.at("masteredFileName").get<std::string>();
   const std::string url = answer.at("masteredUrl").get<std::string>();
   ASSERT_NO_FATAL_FAILURE(expect_mastered(mastered));

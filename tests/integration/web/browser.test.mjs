@@ -27,7 +27,7 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
                        '--disable-background-networking', '--disable-component-update', '--disable-sync',
                        '--autoplay-policy=no-user-gesture-required'];
 
-const TARGET_LUFS = -16;        // the "Apple Music" preset the test chooses
+const TARGET_LUFS = -16;        // the "Apple Music" preset the test chooses (served by GET /api/presets)
 const CEILING_DBTP = -1;        // that preset's true-peak ceiling
 const LOUDNESS_TOLERANCE_LU = 0.2;
 const TRUE_PEAK_TOLERANCE_DB = 0.2;  // libebur128-style tolerance for a different true-peak meter (ffmpeg's)
@@ -127,6 +127,18 @@ async function recordStages(page) {
   });
 }
 
+// The answer to POST /api/master-audio as {status, body}: the page asks for server-sent events, whose last event
+// carries the plain answer's body (and, for a job that failed, its status); errors before the job are plain.
+async function masterAnswer(response) {
+  if (!/^text\/event-stream/.test(response.headers()['content-type'] || '')) {
+    return {status: response.status(), body: await response.json()};
+  }
+  const events = (await response.text()).split('\n\n').filter((block) => block.startsWith('event: result'));
+  assert.equal(events.length, 1, 'one result event');
+  const body = JSON.parse(events[0].split('\n').find((line) => line.startsWith('data:')).slice(5));
+  return {status: body.status ?? 200, body, events};
+}
+
 async function uploadAndWait(page, file) {
   await page.setInputFiles('#file-input', file);
   await page.waitForFunction(() => /uploaded|failed/.test(document.querySelector('#upload-label').textContent));
@@ -184,9 +196,16 @@ describe('the page served at / by spectrum-master serve', () => {
 
   it('uploads with progress, masters at the chosen target and downloads a file measuring at that target', async () => {
     page = await openPage(context, service.url);
-    await page.click('button[data-preset="apple"]');
+    const presets = await (await fetch(`${service.url}/api/presets`)).json();
+    const apple = presets.presets.find((p) => p.id === 'apple-music');
+    assert.equal(apple.targetLoudness, TARGET_LUFS);
+    assert.equal(apple.truePeakCeiling, CEILING_DBTP);
+    // The page builds its preset buttons from that list.
+    await page.waitForSelector('button[data-preset="apple-music"]');
+    assert.equal(await page.locator('button[data-preset]').count(), presets.presets.length);
+    await page.click('button[data-preset="apple-music"]');
     assert.equal(await page.inputValue('#targetLoudness'), String(TARGET_LUFS));
-    assert.equal(await page.getAttribute('button[data-preset="apple"]', 'aria-pressed'), 'true');
+    assert.equal(await page.getAttribute('button[data-preset="apple-music"]', 'aria-pressed'), 'true');
 
     await recordStages(page);
     const putDone = page.waitForResponse((r) => r.request().method() === 'PUT');
@@ -199,14 +218,26 @@ describe('the page served at / by spectrum-master serve', () => {
 
     const response = page.waitForResponse((r) => r.url().endsWith('/api/master-audio'), {timeout: JOB_TIMEOUT_MS});
     await page.click('#master-button');
-    masterJson = await (await response).json();
+    const masterResponse = await response;
+    // The page asks for the job's stages as server-sent events; the last event carries the plain answer.
+    assert.match(masterResponse.headers()['content-type'], /^text\/event-stream/);
+    const events = (await masterResponse.text()).split('\n\n').filter((block) => block.startsWith('event:'));
+    const eventNames = events.map((block) => block.split('\n')[0].slice(7));
+    assert.equal(eventNames.at(-1), 'result', eventNames.join(' '));
+    masterJson = JSON.parse(events.at(-1).split('\n').find((line) => line.startsWith('data:')).slice(5));
     assert.equal(masterJson.success, true, JSON.stringify(masterJson));
     await page.waitForSelector('#stages li[data-stage="load"][data-state="done"]', {timeout: JOB_TIMEOUT_MS});
     const stageLog = await page.evaluate(() => window.stageLog);
-    for (const stage of ['upload', 'analyse', 'master', 'encode', 'load']) {
+    // Each stage lights when the server starts it, in the server's order, and is done before the next starts.
+    const order = ['upload', 'fetch', 'analyse', 'master', 'encode', 'store', 'load'];
+    let previousDone = -1;
+    for (const stage of order) {
       const active = stageLog.indexOf(`${stage}:active`);
-      assert.ok(active >= 0 && stageLog.indexOf(`${stage}:done`) > active, `${stage}: ${stageLog.join(' ')}`);
+      const done = stageLog.indexOf(`${stage}:done`);
+      assert.ok(active > previousDone && done > active, `${stage}: ${stageLog.join(' ')}`);
+      previousDone = done;
     }
+    assert.ok(stageLog.includes('verify:skipped'), `a WAV needs no verify decode: ${stageLog.join(' ')}`);
 
     const report = masterJson.report;
     assert.ok(Math.abs(report.output.integratedLufs - TARGET_LUFS) <= LOUDNESS_TOLERANCE_LU,
@@ -333,11 +364,15 @@ describe('the page served at / by spectrum-master serve', () => {
 
   it('shows the API error message for a file that is not audio', async () => {
     const errorPage = await openPage(context, service.url);
-    const failed = errorPage.waitForResponse((r) => r.url().includes('/api/') && r.status() >= 400);
+    const failed = errorPage.waitForResponse(
+        (r) => (r.url().includes('/api/upload-url') && r.status() >= 400) || r.url().endsWith('/api/master-audio'));
     await uploadAndWait(errorPage, path.join(workDir, 'notes.txt'));
     if (!(await errorPage.isDisabled('#master-button'))) await errorPage.click('#master-button');
-    const response = await failed;
-    const body = await response.json();
+    const answered = await failed;
+    const {status, body} = answered.url().endsWith('/api/master-audio') ? await masterAnswer(answered)
+                                                                       : {status: answered.status(),
+                                                                          body: await answered.json()};
+    const response = {status: () => status};
     assert.equal(body.success, false);
     assert.ok([400, 415, 422].includes(response.status()), `status ${response.status()}: ${body.error}`);
     await errorPage.waitForSelector('#error', {state: 'visible'});
@@ -394,7 +429,7 @@ describe('the reference-track option', () => {
     assert.match(sent.settings.referenceFileName, /^uploads\/[0-9a-f]+\/reference\.wav$/);
     assert.equal('targetLoudness' in sent.settings, false);
     assert.equal('loudnessRange' in sent.settings, false, 'the range setting is off by default');
-    const result = await (await response).json();
+    const result = (await masterAnswer(await response)).body;
     assert.equal(result.success, true, JSON.stringify(result));
     console.log(`reference ${reference.integratedLufs} LUFS (ffmpeg) -> target ${result.report.targetLoudnessLufs}, ` +
                 `master ${result.report.output.integratedLufs} LUFS`);
@@ -422,6 +457,32 @@ describe('the reference-track option', () => {
     await page.click('#reset-settings');
     assert.equal(await page.isChecked('#loudnessRange-enabled'), false);
     assert.equal(await page.isDisabled('#loudnessRange'), true);
+  });
+
+  it('delivers a bundle: WAV, MP3 and AAC from one job, each downloadable and on target', async () => {
+    const page = await openPage(context, service.url);
+    await uploadAndWait(page, path.join(workDir, 'test-track.wav'));
+    await page.check('#bundle-formats input[value="mp3"]');
+    await page.check('#bundle-formats input[value="aac"]');
+    const request = page.waitForRequest((r) => r.url().endsWith('/api/master-audio'));
+    await page.click('#master-button');
+    assert.deepEqual((await request).postDataJSON().settings.outputFormats, ['wav', 'mp3', 'aac']);
+    await page.waitForSelector('#stages li[data-stage="load"][data-state="done"]', {timeout: JOB_TIMEOUT_MS});
+    const links = await page.$$eval('#deliverables a', (anchors) => anchors.map((a) => ({
+      format: a.dataset.format, href: a.href, text: a.parentElement.textContent})));
+    assert.deepEqual(links.map((l) => l.format), ['wav', 'mp3', 'aac']);
+    for (const link of links) {
+      const [download] = await Promise.all([page.waitForEvent('download'),
+                                            page.click(`#deliverables a[data-format="${link.format}"]`)]);
+      const saved = path.join(workDir, `bundle-${download.suggestedFilename()}`);
+      await download.saveAs(saved);
+      const measured = measureLoudness(saved);
+      console.log(`bundle ${link.format}: ${measured.integratedLufs} LUFS, ${measured.truePeakDbtp} dBTP`);
+      assert.ok(Math.abs(measured.integratedLufs - -14) <= 0.2, `${link.format}: ${measured.integratedLufs} LUFS`);
+      assert.ok(measured.truePeakDbtp <= CEILING_DBTP + TRUE_PEAK_TOLERANCE_DB, `${link.format}: ${measured.truePeakDbtp}`);
+    }
+    await page.locator('#result').screenshot({path: path.join(ARTIFACTS, 'web-page-bundle.png')});
+    assert.deepEqual(page.errors, []);
   });
 });
 
@@ -451,7 +512,10 @@ describe('the page with SPECTRUM_BACKEND_API_TOKEN set', () => {
     const page = await openPage(context, service.url);
     const authorizations = [];
     page.on('request', (r) => {
-      if (r.url().includes('/api/')) authorizations.push(r.headers().authorization || '');
+      // /api/presets is public (read before a token is typed); every other API call is counted.
+      if (r.url().includes('/api/') && !r.url().endsWith('/api/presets')) {
+        authorizations.push(r.headers().authorization || '');
+      }
     });
     const unauthorized = page.waitForResponse((r) => r.url().endsWith('/api/upload-url') && r.status() === 401);
     await page.setInputFiles('#file-input', path.join(workDir, 'test-track.wav'));
