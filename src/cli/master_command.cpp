@@ -9,11 +9,13 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "audio/format.h"
 #include "cli/commands.h"
+#include "mastering/album.h"
 #include "mastering/engine.h"
 #include "mastering/eq_curves.h"
 
@@ -37,6 +39,8 @@ struct MasterOptions {
   std::optional<std::string> format;
   std::optional<double> bitrate;
   std::optional<std::string> preset;
+  std::vector<std::string> inputs;  // master-album
+  bool individual = false;          // master-album
   double max_duration_s = 0.0;
   bool json_output = false;
   bool quiet = false;
@@ -165,6 +169,64 @@ int run_eq_curves() {
   return kExitOk;
 }
 
+// The settings both master commands take, as the API names them (settings_json turns them into its object).
+void add_settings_options(CLI::App* command, MasterOptions& opts) {
+  command->add_option("--target-loudness", opts.target_loudness,
+                      "Integrated loudness target, LUFS (-20..-10; default -14, or the reference's)");
+  command->add_option("--compression-ratio", opts.compression_ratio, "Compressor ratio (1..10; 1 = off; default 4)");
+  command->add_option("--eq-profile", opts.eq_profile, "neutral | bright | warm | bass-boost (default neutral)");
+  command->add_option("--stereo-width", opts.stereo_width, "Stereo width, percent (0..200; default 100)");
+  command->add_option("--tonal-match", opts.tonal_match,
+                      "Adaptive tonal matching amount, percent (0..100; default 50)");
+  command->add_option("--true-peak-ceiling", opts.true_peak_ceiling, "Limiter ceiling, dBTP (-9..0; default -1)");
+  command->add_option("--loudness-range", opts.loudness_range,
+                      "Level a wider input towards this loudness range, LU (1..30; default: keep the input's)");
+  command->add_option("--format", opts.format, "Output format: wav, aiff, flac, mp3, aac (m4a), ogg, opus");
+  command->add_option("--bitrate", opts.bitrate, "Lossy bitrate, kbps (32..512)");
+  command->add_option("--preset", opts.preset,
+                      "Platform preset: spotify, apple-music, youtube, tidal, amazon-music, soundcloud, club, "
+                      "aes-streaming (sets target and ceiling; explicit options win; docs/presets.md)");
+  command->add_option("--max-duration", opts.max_duration_s,
+                      "Refuse inputs longer than this many seconds (0 = no limit)");
+  command->add_flag("--json", opts.json_output, "Print the report as JSON");
+  command->add_flag("-q,--quiet", opts.quiet, "Print nothing on success");
+}
+
+int run_master_album(const MasterOptions& o) {
+  auto settings = m::parse_settings(settings_json(o));
+  if (!settings) return report_error(settings.error());
+  std::error_code ec;
+  std::filesystem::create_directories(o.output, ec);
+  if (ec) return report_error(make_error(ErrorCode::kIoError, "cannot create the folder " + o.output));
+  m::AlbumJob job;
+  job.settings = *settings;
+  job.mode = o.individual ? m::AlbumMode::kIndividual : m::AlbumMode::kAlbum;
+  job.limits.max_duration_s = o.max_duration_s;
+  for (const auto& input : o.inputs) {
+    const std::filesystem::path path(input);
+    const std::string extension = settings->output_format
+                                      ? "." + std::string(audio::traits(*settings->output_format).extension)
+                                      : path.extension().string();
+    job.tracks.push_back({path, std::filesystem::path(o.output) / (path.stem().string() + "_mastered" + extension)});
+  }
+  auto report = m::master_album(job);
+  if (!report) return report_error(report.error());
+  if (o.json_output) {
+    std::cout << m::to_json(*report).dump(2) << "\n";
+  } else if (!o.quiet) {
+    std::cout << "Album ("
+              << (o.individual ? "each track to the target"
+                               : "loudest track on the target, the rest "
+                                 "keep their distance")
+              << "): loudest input " << fmt_db(report->loudest_input_lufs, "LUFS") << "\n";
+    for (std::size_t i = 0; i < job.tracks.size(); ++i) {
+      std::cout << job.tracks[i].output.string() << "\n";
+      print_master_report(report->tracks[i], std::cout);
+    }
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 void register_master_commands(CLI::App& app, int& exit_code) {
@@ -174,28 +236,20 @@ void register_master_commands(CLI::App& app, int& exit_code) {
   master
       ->add_option("output", opts->output, "Output file; its extension picks the format (default: the input's format)")
       ->required();
-  master->add_option("--target-loudness", opts->target_loudness,
-                     "Integrated loudness target, LUFS (-20..-10; default -14, or the reference's)");
-  master->add_option("--compression-ratio", opts->compression_ratio, "Compressor ratio (1..10; 1 = off; default 4)");
-  master->add_option("--eq-profile", opts->eq_profile, "neutral | bright | warm | bass-boost (default neutral)");
-  master->add_option("--stereo-width", opts->stereo_width, "Stereo width, percent (0..200; default 100)");
-  master->add_option("--tonal-match", opts->tonal_match,
-                     "Adaptive tonal matching amount, percent (0..100; default 50)");
-  master->add_option("--true-peak-ceiling", opts->true_peak_ceiling, "Limiter ceiling, dBTP (-9..0; default -1)");
-  master->add_option("--loudness-range", opts->loudness_range,
-                     "Level a wider input towards this loudness range, LU (1..30; default: keep the input's)");
+  add_settings_options(master, *opts);
   master->add_option("--reference", opts->reference,
                      "Reference track: its tonal balance and loudness become the targets");
-  master->add_option("--format", opts->format, "Output format: wav, aiff, flac, mp3, aac (m4a), ogg, opus");
-  master->add_option("--bitrate", opts->bitrate, "Lossy bitrate, kbps (32..512)");
-  master->add_option("--preset", opts->preset,
-                     "Platform preset: spotify, apple-music, youtube, tidal, amazon-music, soundcloud, club, "
-                     "aes-streaming (sets target and ceiling; explicit options win; docs/presets.md)");
-  master->add_option("--max-duration", opts->max_duration_s,
-                     "Refuse inputs longer than this many seconds (0 = no limit)");
-  master->add_flag("--json", opts->json_output, "Print the report as JSON");
-  master->add_flag("-q,--quiet", opts->quiet, "Print nothing on success");
   master->callback([opts, &exit_code] { exit_code = run_master(*opts); });
+
+  auto album_opts = std::make_shared<MasterOptions>();
+  CLI::App* album = app.add_subcommand("master-album", "Master an album as one: OUT_DIR IN IN...");
+  album->add_option("out_dir", album_opts->output, "Folder for the masters (<name>_mastered.<ext>)")->required();
+  album->add_option("inputs", album_opts->inputs, "The tracks, 2 to 30")->required();
+  album->add_flag("--individual", album_opts->individual,
+                  "Master each track to the target on its own (default: the loudest on the target, the rest keep "
+                  "their loudness differences, one tonal correction for all)");
+  add_settings_options(album, *album_opts);
+  album->callback([album_opts, &exit_code] { exit_code = run_master_album(*album_opts); });
 
   auto path = std::make_shared<std::string>();
   auto json_flag = std::make_shared<bool>(false);

@@ -45,7 +45,7 @@ double ChainDesign::eq_gain_db(double frequency_hz) const {
 }
 
 ChainDesign design_chain(const Settings& settings, const TrackAnalysis& input, const TrackAnalysis* reference,
-                         bool band_limit) {
+                         bool band_limit, const std::vector<double>* matched_levels_db) {
   ChainDesign d;
   d.profile = settings.eq_profile;
   d.band_centres_hz = input.band_centres_hz;
@@ -66,8 +66,14 @@ ChainDesign design_chain(const Settings& settings, const TrackAnalysis& input, c
   }
   // Matching compares the input with the profile applied against the target with the profile applied, so the
   // correction removes the track's own imbalance and leaves the chosen profile audible.
-  d.correction_db =
-      tonal_correction_db(d.band_centres_hz, input.loud_band_levels_db, shape, settings.tonal_match_percent / 100.0);
+  // The levels matched: the track's own, or an album's (same third-octave series; a shorter list's top band
+  // stands in above it, as for a reference).
+  std::vector<double> matched = input.loud_band_levels_db;
+  if (matched_levels_db != nullptr && !matched_levels_db->empty()) {
+    for (std::size_t b = 0; b < bands; ++b)
+      matched[b] = (*matched_levels_db)[std::min(b, matched_levels_db->size() - 1)];
+  }
+  d.correction_db = tonal_correction_db(d.band_centres_hz, matched, shape, settings.tonal_match_percent / 100.0);
   d.correction_curve = BandCurve(d.band_centres_hz, d.correction_db);
   std::vector<double> target(bands);
   for (std::size_t b = 0; b < bands; ++b) target[b] = shape[b] + d.profile_db[b];

@@ -76,8 +76,10 @@ struct ChainDesign {
 
 // `reference` (optional) replaces the balanced tilt as the tonal target.
 // `band_limit` asks for the lossy-output band limit (ignored where the sample rate leaves no room for it).
+// `matched_levels_db` (optional) is what tonal matching compares with the target instead of the track's own
+// spectrum: an album's combined spectrum, so every track of it gets the same correction.
 ChainDesign design_chain(const Settings& settings, const TrackAnalysis& input, const TrackAnalysis* reference,
-                         bool band_limit);
+                         bool band_limit, const std::vector<double>* matched_levels_db = nullptr);
 
 class PreLimiterChain final : public BlockProcessor {
  public:

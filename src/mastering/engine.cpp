@@ -486,12 +486,14 @@ Expected<MasterReport> master_file(const MasterJob& job) {
                                 std::to_string(target) + " LUFS");
     }
   }
+  if (job.target_override_lufs) target = *job.target_override_lufs;
   report.target_loudness_lufs = target;
 
   // Pass 2: the pre-limiter chain, in place in memory or on the fly.
   SPECTRUM_TRY(check_cancel(job));
   const bool lossy = audio::is_lossy(*format);
-  const ChainDesign design = design_chain(job.settings, *input, reference ? &*reference : nullptr, lossy);
+  const ChainDesign design = design_chain(job.settings, *input, reference ? &*reference : nullptr, lossy,
+                                          job.matched_band_levels_db ? &*job.matched_band_levels_db : nullptr);
   report.compressor_threshold_dbfs = design.compressor_threshold_db;
   for (std::size_t b = 0; b < design.band_centres_hz.size(); ++b) {
     report.eq_profile_curve.push_back({design.band_centres_hz[b], design.profile_db[b]});

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "mastering/report.h"
@@ -45,7 +46,11 @@ struct MasterJob {
   Settings settings;
   std::optional<std::filesystem::path> reference;  // optional reference track
   Limits limits;
-  ProgressCallback on_progress;                    // optional
+  ProgressCallback on_progress;  // optional
+  // Album mastering (mastering/album.h): the loudness target, bypassing the settings' range (a quieter track of
+  // an album keeps its distance to the loudest), and the spectrum tonal matching compares instead of the track's.
+  std::optional<double> target_override_lufs;
+  std::optional<std::vector<double>> matched_band_levels_db;
   const std::atomic<bool>* cancel = nullptr;       // optional; when it becomes true the job stops with kCancelled
   std::size_t block_frames = kDefaultBlockFrames;  // processing block size; the output does not depend on it
 };

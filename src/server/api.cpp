@@ -8,6 +8,7 @@
 
 #include "common/text.h"
 #include "common/utc_time.h"
+#include "mastering/album.h"
 #include "mastering/presets.h"
 #include "mastering/settings.h"
 #include "server/api_error.h"
@@ -191,16 +192,7 @@ HttpResponse Api::master_audio(const HttpRequest& request) {
     }
   }
 
-  switch (admission_.acquire()) {
-    case JobAdmission::Outcome::kAdmitted:
-      break;
-    case JobAdmission::Outcome::kOverCapacity:
-      metrics_.count_rejection("capacity");
-      return rejection(503, "the service is at capacity; retry later", retry_after_capacity_s());
-    case JobAdmission::Outcome::kShuttingDown:
-      metrics_.count_rejection("shutdown");
-      return rejection(503, "the service is shutting down; try again shortly", kShutdownRetryAfterS);
-  }
+  if (auto refused = admit()) return std::move(*refused);
   auto slot = std::make_shared<JobSlot>(admission_);
   if (!streamed) return run_job(request, job, started, {});
 
@@ -232,6 +224,86 @@ HttpResponse Api::master_audio(const HttpRequest& request) {
     send("result", data);
   };
   return stream;
+}
+
+HttpResponse Api::master_album(const HttpRequest& request) {
+  const auto started = Clock::now();
+  const json body = json::parse(request.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    return error_response(400, R"(request body must be a JSON object: {"tracks": [{"fileName"}, ...], "settings"})");
+  }
+  const auto tracks = body.find("tracks");
+  if (tracks == body.end() || !tracks->is_array() || tracks->size() < mastering::kMinAlbumTracks ||
+      tracks->size() > mastering::kMaxAlbumTracks) {
+    return error_response(400, "tracks must be an array of " + std::to_string(mastering::kMinAlbumTracks) + " to " +
+                                   std::to_string(mastering::kMaxAlbumTracks) + " objects with a fileName");
+  }
+  AlbumJobRequest job;
+  job.job_id = make_uuid_v4();
+  for (std::size_t i = 0; i < tracks->size(); ++i) {
+    const json& track = (*tracks)[i];
+    const auto name = track.is_object() ? track.find("fileName") : track.end();
+    if (!track.is_object() || name == track.end() || !name->is_string()) {
+      return error_response(400, "tracks[" + std::to_string(i) + "].fileName must be a string");
+    }
+    if (auto valid = storage::validate_object_name(name->get<std::string>()); !valid) {
+      return error_response(400, "tracks[" + std::to_string(i) + "].fileName: " + valid.error().message);
+    }
+    job.file_names.push_back(name->get<std::string>());
+  }
+  auto settings = mastering::parse_settings(body.value("settings", json(nullptr)));
+  if (!settings) return error_response(400, settings.error().message);
+  if (!settings->output_formats.empty() || settings->reference_file_name) {
+    return error_response(400, "an album takes neither settings.outputFormats nor settings.referenceFileName");
+  }
+  job.settings = std::move(*settings);
+  const std::string mode = body.value("albumMode", std::string("album"));
+  if (mode != "album" && mode != "individual") {
+    return error_response(400, R"(albumMode must be "album" or "individual")");
+  }
+  job.individual = mode == "individual";
+
+  if (auto refused = admit()) return std::move(*refused);
+  const JobSlot slot(admission_);
+  log_json(Severity::kInfo, "album started", {{"jobId", job.job_id}, {"tracks", job.file_names.size()}});
+  AlbumJobOutcome outcome = run_album_job(*backend_.storage, job_options({}), job);
+  const double total_s = seconds_since(started);
+  if (auto* error = std::get_if<ApiError>(&outcome)) {
+    metrics_.observe_job(total_s, "error");
+    log_json(status_severity(error->status, Severity::kWarning), "album failed",
+             {{"jobId", job.job_id}, {"status", error->status}, {"error", error->message}, {"detail", error->detail}});
+    return json_response(error->status, {{"success", false}, {"error", error->message}, {"jobId", job.job_id}});
+  }
+  auto& result = std::get<AlbumJobResult>(outcome);
+  metrics_.observe_job(total_s, "success");
+  json answer_tracks = json::array();
+  for (auto& track : result.tracks) {
+    answer_tracks.push_back({{"fileName", track.file_name},
+                             {"masteredFileName", track.mastered_name},
+                             {"masteredUrl", absolute_url(request, track.mastered_url.url)},
+                             {"expiresAt", iso8601_utc(track.mastered_url.expires_at)},
+                             {"report", std::move(track.report)}});
+  }
+  log_json(Severity::kInfo, "album finished", {{"jobId", job.job_id}, {"totalSeconds", total_s}});
+  return json_response(200, {{"success", true},
+                             {"jobId", job.job_id},
+                             {"processingTime", total_s},
+                             {"album", std::move(result.album)},
+                             {"tracks", std::move(answer_tracks)}});
+}
+
+std::optional<HttpResponse> Api::admit() {
+  switch (admission_.acquire()) {
+    case JobAdmission::Outcome::kAdmitted:
+      return std::nullopt;
+    case JobAdmission::Outcome::kOverCapacity:
+      metrics_.count_rejection("capacity");
+      return rejection(503, "the service is at capacity; retry later", retry_after_capacity_s());
+    case JobAdmission::Outcome::kShuttingDown:
+      break;
+  }
+  metrics_.count_rejection("shutdown");
+  return rejection(503, "the service is shutting down; try again shortly", kShutdownRetryAfterS);
 }
 
 bool Api::wants_event_stream(const HttpRequest& request) {

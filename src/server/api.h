@@ -33,6 +33,8 @@ class Api {
   // Blocks for the whole job. With "Accept: text/event-stream" the job's stages stream as server-sent events
   // instead, ending with a `result` event that carries the plain answer's body (docs/api.md).
   HttpResponse master_audio(const HttpRequest& request);
+  // POST /api/master-album: 2 to 30 stored tracks mastered as one album (docs/api.md). Blocks for the whole job.
+  HttpResponse master_album(const HttpRequest& request);
   HttpResponse upload_url(const HttpRequest& request) const;
   static HttpResponse web_asset(const HttpRequest& request);
   // The platform presets (mastering/presets.h), so the page and other clients never hard-code them.
@@ -48,6 +50,8 @@ class Api {
  private:
   using Clock = std::chrono::steady_clock;
   static bool wants_event_stream(const HttpRequest& request);
+  // A job slot (the caller then holds it and must release it), or the 503 that says why not. Blocks while queued.
+  std::optional<HttpResponse> admit();
   [[nodiscard]] MasterJobOptions job_options(JobEventCallback on_event) const;
   // Runs an admitted job and builds the plain answer: 200 with the result, or the job's error.
   HttpResponse run_job(const HttpRequest& request, const MasterJobRequest& job, Clock::time_point started,

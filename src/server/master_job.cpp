@@ -5,6 +5,7 @@
 #include <optional>
 #include <system_error>
 
+#include "mastering/album.h"
 #include "mastering/engine.h"
 #include "mastering/report.h"
 #include "server/mastered_name.h"
@@ -246,6 +247,90 @@ MasterJobOutcome run_master_job(storage::Storage& storage, const MasterJobOption
   result.mastered_url = result.deliverables.front().url;
   result.report = mastering::to_json(deliveries.front().report);
   stages.end();
+  return result;
+}
+
+AlbumJobOutcome run_album_job(storage::Storage& storage, const MasterJobOptions& options,
+                              const AlbumJobRequest& request) {
+  // Names, mastered names (distinct, none overwriting an input) and sizes, before anything is downloaded.
+  std::vector<std::string> mastered_names;
+  for (const auto& name : request.file_names) {
+    const MasterJobRequest one{request.job_id, name, request.settings};
+    if (auto error = check_master_job(storage, options, one)) {
+      error->message = name + ": " + error->message;
+      return *error;
+    }
+    auto mastered = mastered_name_of(one);
+    for (const auto& other : request.file_names) {
+      if (*mastered == other) return ApiError{400, name + ": its mastered name is another track's name", ""};
+    }
+    if (std::find(mastered_names.begin(), mastered_names.end(), *mastered) != mastered_names.end()) {
+      return ApiError{400, name + ": two tracks would have the same mastered name " + *mastered, ""};
+    }
+    mastered_names.push_back(std::move(*mastered));
+  }
+
+  const fs::path temp_root = options.temp_dir.empty() ? fs::temp_directory_path() : options.temp_dir;
+  std::error_code ec;
+  fs::create_directories(temp_root / ("spectrum-job-" + request.job_id), ec);
+  if (ec) return ApiError{500, "internal error", "cannot create the job folder: " + ec.message()};
+  const JobDir job_dir(temp_root / ("spectrum-job-" + request.job_id));
+
+  mastering::AlbumJob album;
+  album.settings = request.settings;
+  album.mode = request.individual ? mastering::AlbumMode::kIndividual : mastering::AlbumMode::kAlbum;
+  album.limits.max_duration_s = options.max_duration_s;
+  album.cancel = options.cancel;
+  for (std::size_t i = 0; i < request.file_names.size(); ++i) {
+    const std::string stem = "track-" + std::to_string(i);
+    album.tracks.push_back({job_dir.path() / (stem + safe_suffix(request.file_names[i])),
+                            job_dir.path() / (stem + "-out" + safe_suffix(mastered_names[i]))});
+    if (auto got = storage.download(request.file_names[i], album.tracks.back().input); !got) {
+      ApiError error = api_error_from_storage(got.error(), "input object");
+      error.message = request.file_names[i] + ": " + error.message;
+      return error;
+    }
+  }
+  auto report = mastering::master_album(album);
+  if (!report) {
+    ApiError error = api_error_from_engine(report.error());
+    // The engine names a track by its local file; clients know it by its object name.
+    for (std::size_t i = 0; i < album.tracks.size(); ++i) {
+      error.message = scrub(error.message, album.tracks[i].input, request.file_names[i]);
+      error.message = scrub(error.message, album.tracks[i].output, mastered_names[i]);
+      error.message = scrub(error.message, album.tracks[i].input.filename(), request.file_names[i]);
+    }
+    error.message = scrub(error.message, job_dir.path(), "<job>");
+    return error;
+  }
+
+  // All or nothing: a failed upload or signature removes what this album already stored.
+  std::vector<std::string> stored;
+  const auto unstore = [&storage, &stored] {
+    for (const auto& name : stored) (void)storage.remove(name);
+  };
+  AlbumJobResult result;
+  for (std::size_t i = 0; i < album.tracks.size(); ++i) {
+    if (auto put = storage.upload(album.tracks[i].output, mastered_names[i],
+                                  storage::content_type_for_name(mastered_names[i]));
+        !put) {
+      unstore();
+      return api_error_from_storage(put.error(), "mastered object");
+    }
+    stored.push_back(mastered_names[i]);
+  }
+  const nlohmann::json album_json = mastering::to_json(*report);
+  for (std::size_t i = 0; i < album.tracks.size(); ++i) {
+    auto url = storage.sign_url(mastered_names[i], storage::HttpMethod::kGet, options.download_url_ttl, "");
+    if (!url) {
+      unstore();
+      return api_error_from_storage(url.error(), "mastered object");
+    }
+    result.tracks.push_back({request.file_names[i], mastered_names[i], std::move(*url), album_json["tracks"][i]});
+  }
+  result.album = {{"mode", album_json["mode"]},
+                  {"targetLoudnessLufs", album_json["targetLoudnessLufs"]},
+                  {"loudestInputLufs", album_json["loudestInputLufs"]}};
   return result;
 }
 

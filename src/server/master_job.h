@@ -71,6 +71,31 @@ struct MasterJobResult {
 
 using MasterJobOutcome = std::variant<MasterJobResult, ApiError>;
 
+// An album: every track mastered as one release (mastering/album.h), stored all or nothing.
+struct AlbumJobRequest {
+  std::string job_id;
+  std::vector<std::string> file_names;
+  mastering::Settings settings;
+  bool individual = false;  // albumMode "individual": each track to the target on its own
+};
+
+struct AlbumTrackResult {
+  std::string file_name;
+  std::string mastered_name;
+  storage::SignedUrl mastered_url;
+  nlohmann::json report;
+};
+
+struct AlbumJobResult {
+  std::vector<AlbumTrackResult> tracks;
+  nlohmann::json album;  // mode, target, loudest input
+};
+
+using AlbumJobOutcome = std::variant<AlbumJobResult, ApiError>;
+
+AlbumJobOutcome run_album_job(storage::Storage& storage, const MasterJobOptions& options,
+                              const AlbumJobRequest& request);
+
 // The checks that need no download: names, the mastered name, and that the input (and reference) exist within
 // the size limit. run_master_job makes them too; a caller that must answer before the job starts (a stream)
 // makes them first.

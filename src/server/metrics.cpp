@@ -66,6 +66,7 @@ std::string_view route_label(std::string_view method, std::string_view path) noe
   if (path == "/api/master-audio") return "/api/master-audio";
   if (path == "/api/upload-url") return "/api/upload-url";
   if (path == "/api/presets") return "/api/presets";
+  if (path == "/api/master-album") return "/api/master-album";
   if (path.rfind("/api/", 0) == 0) return "/api/other";
   if (path.rfind("/files/", 0) == 0) return "/files";
   return "other";

@@ -60,6 +60,13 @@ std::vector<Route> make_routes(Api& api, const SignedFiles* files, std::uint64_t
                     max_body_bytes,
                     [&api](const HttpRequest& r) { return api.upload_url(r); },
                     {}});
+  routes.push_back({"POST",
+                    "/api/master-album",
+                    false,
+                    true,
+                    max_body_bytes,
+                    [&api](const HttpRequest& r) { return api.master_album(r); },
+                    {}});
   routes.push_back({"GET", "/api/presets", false, false, 0, &Api::presets, {}});
   if (files != nullptr) {
     const std::string prefix(kFilesPrefix);

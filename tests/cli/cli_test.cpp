@@ -98,6 +98,34 @@ TEST_F(Cli, MasterWritesReportAndHitsTarget) {
   EXPECT_NEAR(ff->integrated_lufs, -12.0, 0.1);
 }
 
+TEST_F(Cli, MasterAlbumKeepsTheDistanceAndFailsWhole) {
+  const fs::path loud = music("loud.wav");
+  const fs::path quiet = dir_ / "quiet.wav";
+  // The same music 6 dB down: the album keeps that distance, with the loud track on the target.
+  ASSERT_EQ(std::system(
+                ("ffmpeg -hide_banner -loglevel error -y -i " + q(loud) + " -af volume=-6dB -c:a pcm_f32le " + q(quiet))
+                    .c_str()),
+            0);
+  const fs::path out = dir_ / "album-out";
+  const CliResult r = run_cli("master-album " + q(out) + " " + q(loud) + " " + q(quiet) + " --preset spotify --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto album = nlohmann::json::parse(r.out);
+  EXPECT_EQ(album["mode"], "album");
+  const auto a = spectrum::test::measure_with_ffmpeg(out / "loud_mastered.wav");
+  const auto b = spectrum::test::measure_with_ffmpeg(out / "quiet_mastered.wav");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NEAR(a->integrated_lufs, -14.0, 0.1);
+  EXPECT_NEAR(a->integrated_lufs - b->integrated_lufs, 6.0, 0.3);
+
+  // One track that is not audio: exit 4, its name in the message, no master of any track left.
+  const fs::path bad = write_bytes("bad.wav", std::string(3000, 'x'));
+  const fs::path out2 = dir_ / "album-failed";
+  const CliResult failed = run_cli("master-album " + q(out2) + " " + q(loud) + " " + q(bad));
+  EXPECT_EQ(failed.exit_code, 4) << failed.err;
+  EXPECT_NE(failed.err.find("bad.wav"), std::string::npos) << failed.err;
+  EXPECT_TRUE(fs::is_empty(out2));
+}
+
 TEST_F(Cli, HumanReadableByDefault) {
   const fs::path in = music("song.wav");
   const CliResult r = run_cli("master " + q(in) + " " + q(dir_ / "x_mastered.wav"));

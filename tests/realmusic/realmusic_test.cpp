@@ -21,6 +21,7 @@
 
 #include "audio/decoder.h"
 #include "dsp/biquad.h"
+#include "mastering/album.h"
 #include "mastering/chain.h"
 #include "mastering/engine.h"
 #include "support/ffmpeg_meter.h"
@@ -366,6 +367,75 @@ std::string track_name(const ::testing::TestParamInfo<CorpusTrack>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Corpus, RealMusic, ::testing::ValuesIn(read_manifest()), track_name);
+
+const CorpusTrack& corpus_track(const std::string& id) {
+  static const std::vector<CorpusTrack> manifest = read_manifest();
+  const auto it = std::find_if(manifest.begin(), manifest.end(), [&](const CorpusTrack& t) { return t.id == id; });
+  EXPECT_NE(it, manifest.end()) << id;
+  return *it;
+}
+
+// Four recordings from -8 to -18 LUFS mastered as one album: the loudest lands on the target, every pair keeps
+// its loudness difference, every file stays under the ceiling (all by ffmpeg's meter).
+TEST(RealMusicAlbum, LoudestOnTargetDifferencesKeptEveryTrackUnderTheCeiling) {
+  const std::vector<std::string> ids = {"loud-ninesix", "tracker-heroes05", "dynamic-advanced-simulacra",
+                                        "headroom-a-new-journey"};
+  AlbumJob job;
+  job.settings = settings_with({{"targetLoudness", -14}});
+  const fs::path out = temp_dir() / "album";
+  fs::create_directories(out);
+  std::vector<double> input_lufs;
+  for (const auto& id : ids) {
+    const CorpusTrack& track = corpus_track(id);
+    job.tracks.push_back({track_file(track), out / (id + ".wav")});
+    input_lufs.push_back(measure(track_file(track)).integrated_lufs);
+  }
+  auto album = master_album(job);
+  ASSERT_TRUE(album.ok()) << album.error().message;
+  std::vector<double> output_lufs;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const auto ff = measure(job.tracks[i].output);
+    std::cout << "[ MEASURED ] " << ids[i] << ": " << fixed(input_lufs[i]) << " -> " << fixed(ff.integrated_lufs)
+              << " LUFS (target " << fixed(album->track_targets_lufs[i]) << "), " << fixed(ff.true_peak_dbtp)
+              << " dBTP\n";
+    output_lufs.push_back(ff.integrated_lufs);
+    EXPECT_LE(ff.true_peak_dbtp, kCeilingDbtp + 0.05) << ids[i];
+  }
+  const auto loudest = std::max_element(input_lufs.begin(), input_lufs.end()) - input_lufs.begin();
+  EXPECT_NEAR(output_lufs[loudest], -14.0, 0.1) << ids[loudest] << " is the loudest and lands on the target";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    for (std::size_t j = i + 1; j < ids.size(); ++j) {
+      EXPECT_NEAR(output_lufs[i] - output_lufs[j], input_lufs[i] - input_lufs[j], 0.3) << ids[i] << " vs " << ids[j];
+    }
+  }
+}
+
+// One track that is not audio fails the album with its name, and no master of any track is left behind.
+TEST(RealMusicAlbum, AFailingTrackLeavesNothingBehind) {
+  const fs::path out = temp_dir() / "album-failing";
+  fs::create_directories(out);
+  const fs::path bad = out / "not-audio.wav";
+  std::ofstream(bad) << std::string(4096, 'x');
+  AlbumJob job;
+  job.tracks = {{track_file(corpus_track("tracker-heroes05")), out / "a.wav"},
+                {bad, out / "b.wav"},
+                {track_file(corpus_track("loud-ninesix")), out / "c.wav"}};
+  auto album = master_album(job);
+  ASSERT_FALSE(album.ok());
+  EXPECT_NE(album.error().message.find("not-audio.wav"), std::string::npos) << album.error().message;
+  for (const auto& track : job.tracks) EXPECT_FALSE(fs::exists(track.output)) << track.output;
+
+  // A failure while mastering, after other tracks were written: their masters are removed too.
+  job.parallel = 1;  // in order, so track 1 is written before track 2 fails
+  job.tracks[1] = {track_file(corpus_track("mono8k-morning-coffee")), out / "no such folder" / "b.wav"};
+  auto late = master_album(job);
+  ASSERT_FALSE(late.ok());
+  EXPECT_NE(late.error().message.find("track 2"), std::string::npos) << late.error().message;
+  for (const auto& track : job.tracks) EXPECT_FALSE(fs::exists(track.output)) << track.output;
+  for (const auto& entry : fs::directory_iterator(out)) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
+  }
+}
 
 }  // namespace
 }  // namespace spectrum::mastering

@@ -53,13 +53,13 @@ std::string read_file(const fs::path& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// One second of a 16-bit stereo 440 Hz tone at -20 dBFS, as a WAV file's bytes.
-std::string tone_wav() {
+// One second of a 16-bit stereo 440 Hz tone (at -20 dBFS by default), as a WAV file's bytes.
+std::string tone_wav(double amplitude = 3276.0) {
   const int rate = 44100;
   const int frames = rate;
   std::string pcm;
   for (int i = 0; i < frames; ++i) {
-    const auto sample = static_cast<std::int16_t>(3276.0 * std::sin(2.0 * M_PI * 440.0 * i / rate));
+    const auto sample = static_cast<std::int16_t>(amplitude * std::sin(2.0 * M_PI * 440.0 * i / rate));
     for (int channel = 0; channel < 2; ++channel) {
       pcm.push_back(static_cast<char>(sample & 0xff));
       pcm.push_back(static_cast<char>((sample >> 8) & 0xff));
@@ -255,6 +255,53 @@ TEST_F(Handlers, MasterAudioStreamsStagesThenThePlainAnswer) {
   const HttpResponse refused = api.master_audio(missing);
   EXPECT_FALSE(refused.stream);
   expect_error(refused, 404, "not found");
+}
+
+TEST_F(Handlers, MasterAlbumKeepsTheTracksDistanceAndStoresEveryMaster) {
+  Api& api = make_api();
+  ASSERT_EQ(put_object("album/loud.wav", tone_wav(6000.0)).status, 200);
+  ASSERT_EQ(put_object("album/quiet.wav", tone_wav(1500.0)).status, 200);  // 12 dB below
+  const auto response = api.master_album(request(
+      "POST", "/api/master-album", R"({"tracks":[{"fileName":"album/loud.wav"},{"fileName":"album/quiet.wav"}]})"));
+  ASSERT_EQ(response.status, 200) << response.body;
+  const json answer = body_of(response);
+  ASSERT_EQ(answer["tracks"].size(), 2u);
+  EXPECT_EQ(answer["album"]["mode"], "album");
+  EXPECT_EQ(answer["tracks"][0]["masteredFileName"], "album/loud_mastered.wav");
+  const double loud = answer["tracks"][0]["report"]["output"]["integratedLufs"];
+  const double quiet = answer["tracks"][1]["report"]["output"]["integratedLufs"];
+  EXPECT_NEAR(loud, -14.0, 0.1);
+  EXPECT_NEAR(loud - quiet, 20.0 * std::log10(6000.0 / 1500.0), 0.3);
+  EXPECT_TRUE(fs::exists(object_file("album/quiet_mastered.wav")));
+
+  const auto individual =
+      api.master_album(request("POST", "/api/master-album",
+                               R"({"albumMode":"individual","tracks":[{"fileName":"album/loud.wav"},)"
+                               R"({"fileName":"album/quiet.wav"}]})"));
+  ASSERT_EQ(individual.status, 200) << individual.body;
+  EXPECT_NEAR(body_of(individual)["tracks"][1]["report"]["output"]["integratedLufs"].get<double>(), -14.0, 0.1);
+}
+
+TEST_F(Handlers, MasterAlbumRefusesBadRequestsAndStoresNothingOnFailure) {
+  Api& api = make_api();
+  expect_error(api.master_album(request("POST", "/api/master-album", R"({"tracks":[{"fileName":"a.wav"}]})")), 400,
+               "2 to 30");
+  expect_error(api.master_album(request("POST", "/api/master-album", R"({"tracks":[{"fileName":1},{"x":2}]})")), 400,
+               "tracks[0].fileName");
+  expect_error(api.master_album(request("POST", "/api/master-album",
+                                        R"({"albumMode":"loud","tracks":[{"fileName":"a"},{"fileName":"b"}]})")),
+               400, "albumMode");
+  // A track that is not audio fails the album by its name, and no master of any track is stored.
+  ASSERT_EQ(put_object("al/good.wav", tone_wav()).status, 200);
+  ASSERT_EQ(put_object("al/bad.wav", std::string(3000, 'x')).status, 200);
+  expect_error(api.master_album(request("POST", "/api/master-album",
+                                        R"({"tracks":[{"fileName":"al/good.wav"},{"fileName":"absent.wav"}]})")),
+               404, "absent.wav");
+  expect_error(api.master_album(request("POST", "/api/master-album",
+                                        R"({"tracks":[{"fileName":"al/good.wav"},{"fileName":"al/bad.wav"}]})")),
+               422, "bad.wav");
+  EXPECT_FALSE(fs::exists(object_file("al/good_mastered.wav")));
+  EXPECT_FALSE(fs::exists(object_file("al/bad_mastered.wav")));
 }
 
 TEST_F(Handlers, MasterAudio400NamesTheProblem) {

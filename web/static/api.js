@@ -219,6 +219,15 @@ export async function masterAudioStream({fileName, uploadUrl, settings}, onStage
   return result;
 }
 
+// POST /api/master-album: tracks is [{fileName}], albumMode "album" or "individual".
+export async function masterAlbum({tracks, settings, albumMode}) {
+  const result = await postJson('/api/master-album', {tracks, settings, albumMode});
+  if (!result || !Array.isArray(result.tracks)) {
+    throw new ApiError('The service reported success without the album\'s tracks', 500);
+  }
+  return result;
+}
+
 export async function masterAudio({fileName, uploadUrl, settings}) {
   const inputUrl = uploadUrl ? uploadUrl.split('?')[0] : '';
   const result = await postJson('/api/master-audio', {inputUrl, fileName, settings});

@@ -1,7 +1,7 @@
 // Wires the page together: upload -> settings -> master -> listen, read, look, download.
 // Every failure ends in the error banner with the API's own message and what to do next: never a blank page.
-import {ApiError, checkHealth, fetchBytes, fetchPresets, getToken, hintFor, masterAudio, masterAudioStream,
-  setToken, StreamUnavailable, uploadFile} from './api.js';
+import {ApiError, checkHealth, fetchBytes, fetchPresets, getToken, hintFor, masterAlbum, masterAudio,
+  masterAudioStream, setToken, StreamUnavailable, uploadFile} from './api.js';
 import {ABPlayer} from './player.js';
 import {drawLoudnessPlot, drawSpectrumPlot} from './plots.js';
 import {renderReport} from './report.js';
@@ -343,6 +343,94 @@ async function master() {
 }
 
 $('#master-button').addEventListener('click', master);
+
+// ---- album ------------------------------------------------------------------------------------------------
+
+const album = {tracks: [], busy: false};
+
+function updateAlbumButton() {
+  $('#album-button').disabled = album.busy || album.tracks.length < 2 || album.tracks.length > 30;
+}
+
+async function uploadAlbum(files) {
+  hideError();
+  album.tracks = [];
+  $('#album-table').hidden = true;
+  updateAlbumButton();
+  try {
+    for (const [index, file] of files.entries()) {
+      $('#album-status').textContent = `Uploading ${index + 1} of ${files.length}: ${file.name}…`;
+      const stored = await uploadFile(file, () => {});
+      album.tracks.push({name: file.name, fileName: stored.fileName});
+    }
+    $('#album-status').textContent = files.length < 2 ? 'Choose at least two tracks.'
+                                                         : `${files.length} tracks uploaded: press Master the album.`;
+  } catch (error) {
+    album.tracks = [];
+    $('#album-status').textContent = 'Upload failed.';
+    handleApiError(error, 'Uploading the album failed', () => uploadAlbum(files));
+  }
+  updateAlbumButton();
+}
+
+function albumCell(row, text) {
+  const cell = document.createElement('td');
+  cell.textContent = text;
+  row.append(cell);
+  return cell;
+}
+
+async function masterTheAlbum() {
+  hideError();
+  const collected = settingsForm.collect();
+  if (collected.error) {
+    showError(Object.assign(new Error(collected.error), {hint: 'Correct the value and try again.'}),
+              'Check the settings');
+    return;
+  }
+  // An album takes one format for all and no reference track.
+  const settings = {...collected.settings};
+  delete settings.outputFormats;
+  delete settings.referenceFileName;
+  album.busy = true;
+  updateAlbumButton();
+  const started = performance.now();
+  $('#album-status').textContent = `Mastering ${album.tracks.length} tracks as one album…`;
+  try {
+    const result = await masterAlbum({tracks: album.tracks.map((t) => ({fileName: t.fileName})), settings,
+                                      albumMode: $('#album-individual').checked ? 'individual' : 'album'});
+    const body = $('#album-table tbody');
+    body.replaceChildren();
+    for (const [index, track] of result.tracks.entries()) {
+      const row = document.createElement('tr');
+      row.dataset.track = String(index);
+      albumCell(row, album.tracks[index]?.name ?? track.fileName);
+      albumCell(row, `${formatNumber(track.report?.input?.integratedLufs)} LUFS`);
+      albumCell(row, `${formatNumber(track.report?.output?.integratedLufs)} LUFS`).className = 'after';
+      albumCell(row, `${formatNumber(track.report?.output?.truePeakDbtp)} dBTP`);
+      const link = document.createElement('a');
+      link.href = track.masteredUrl;
+      link.download = baseName(track.masteredUrl);
+      link.textContent = baseName(track.masteredUrl);
+      albumCell(row, '').append(link);
+      body.append(row);
+    }
+    $('#album-table').hidden = false;
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    $('#album-status').textContent =
+        `Album mastered in ${seconds} s: loudest track at ${formatNumber(result.album?.targetLoudnessLufs)} LUFS` +
+        (result.album?.mode === 'individual' ? ', every track on the target.' : ', the rest at their distance.');
+  } catch (error) {
+    $('#album-status').textContent = 'Mastering the album failed.';
+    handleApiError(error, 'Mastering the album failed', masterTheAlbum);
+  } finally {
+    album.busy = false;
+    updateAlbumButton();
+  }
+}
+
+$('#album-input').addEventListener('change', (event) => uploadAlbum([...event.target.files]));
+$('#album-button').addEventListener('click', masterTheAlbum);
 
 // ---- start ------------------------------------------------------------------------------------------------
 

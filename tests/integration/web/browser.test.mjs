@@ -484,6 +484,39 @@ describe('the reference-track option', () => {
     await page.locator('#result').screenshot({path: path.join(ARTIFACTS, 'web-page-bundle.png')});
     assert.deepEqual(page.errors, []);
   });
+
+  it('masters an album of three files: the loudest on target, the others at their distance', async () => {
+    const page = await openPage(context, service.url);
+    // Three tones 6 dB apart: the album keeps those distances, with the loudest at the default -14 LUFS.
+    const files = [];
+    for (const [index, volume] of [-12, -18, -24].entries()) {
+      const file = path.join(workDir, `album-${index + 1}.wav`);
+      run('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `sine=frequency=${330 + 110 * index}:duration=8`,
+                     '-af', `volume=${volume}dB`, '-ac', '2', '-ar', '44100', file]);
+      files.push(file);
+    }
+    await page.setInputFiles('#album-input', files);
+    await page.waitForFunction(() => /3 tracks uploaded/.test(document.querySelector('#album-status').textContent));
+    const request = page.waitForRequest((r) => r.url().endsWith('/api/master-album'));
+    await page.click('#album-button');
+    assert.equal((await request).postDataJSON().tracks.length, 3);
+    await page.waitForSelector('#album-table tbody tr[data-track="2"]', {timeout: JOB_TIMEOUT_MS});
+    const measured = [];
+    for (let index = 0; index < 3; ++index) {
+      const [download] = await Promise.all([page.waitForEvent('download'),
+                                            page.click(`#album-table tr[data-track="${index}"] a`)]);
+      const saved = path.join(workDir, `album-master-${index + 1}.wav`);
+      await download.saveAs(saved);
+      measured.push(measureLoudness(saved));
+    }
+    console.log(`album: ${measured.map((m) => `${m.integratedLufs} LUFS / ${m.truePeakDbtp} dBTP`).join(', ')}`);
+    assert.ok(Math.abs(measured[0].integratedLufs - -14) <= 0.1, `loudest at ${measured[0].integratedLufs}`);
+    assert.ok(Math.abs(measured[0].integratedLufs - measured[1].integratedLufs - 6) <= 0.3);
+    assert.ok(Math.abs(measured[1].integratedLufs - measured[2].integratedLufs - 6) <= 0.3);
+    for (const m of measured) assert.ok(m.truePeakDbtp <= CEILING_DBTP + TRUE_PEAK_TOLERANCE_DB);
+    await page.locator('#album-table').screenshot({path: path.join(ARTIFACTS, 'web-page-album.png')});
+    assert.deepEqual(page.errors, []);
+  });
 });
 
 describe('the page with SPECTRUM_BACKEND_API_TOKEN set', () => {
