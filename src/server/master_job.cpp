@@ -252,9 +252,21 @@ MasterJobOutcome run_master_job(storage::Storage& storage, const MasterJobOption
 
 AlbumJobOutcome run_album_job(storage::Storage& storage, const MasterJobOptions& options,
                               const AlbumJobRequest& request) {
-  // Names, mastered names (distinct, none overwriting an input) and sizes, before anything is downloaded.
+  constexpr std::uint64_t kAlbumBytesFactor = 2;
+  // Names, mastered names (distinct, none overwriting an input) and sizes, before anything is downloaded. The
+  // tracks wait in the job folder together (on Cloud Run, in memory), so their sum is bounded too.
   std::vector<std::string> mastered_names;
+  std::uint64_t total_bytes = 0;
+  const std::uint64_t max_total_bytes = kAlbumBytesFactor * options.max_input_bytes;
   for (const auto& name : request.file_names) {
+    if (auto info = storage.stat(name); info && options.max_input_bytes > 0) {
+      total_bytes += info->size_bytes;
+      if (total_bytes > max_total_bytes) {
+        const std::string message = "the album's tracks are over " + std::to_string(max_total_bytes) +
+                                    " bytes together (twice max-input-bytes); send FLAC or MP3, or fewer tracks";
+        return ApiError{413, message, message};
+      }
+    }
     const MasterJobRequest one{request.job_id, name, request.settings};
     if (auto error = check_master_job(storage, options, one)) {
       error->message = name + ": " + error->message;

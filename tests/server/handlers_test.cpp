@@ -282,6 +282,22 @@ TEST_F(Handlers, MasterAlbumKeepsTheTracksDistanceAndStoresEveryMaster) {
   EXPECT_NEAR(body_of(individual)["tracks"][1]["report"]["output"]["integratedLufs"].get<double>(), -14.0, 0.1);
 }
 
+TEST_F(Handlers, MasterAlbumBoundsItsTracksTogether) {
+  Api& api = make_api([](ServerConfig& c) { c.max_input_bytes = 300'000; });
+  ASSERT_EQ(put_object("big/1.wav", tone_wav()).status, 200);  // 176 kB each: two fit, four do not
+  ASSERT_EQ(put_object("big/2.wav", tone_wav()).status, 200);
+  ASSERT_EQ(put_object("big/3.wav", tone_wav()).status, 200);
+  ASSERT_EQ(put_object("big/4.wav", tone_wav()).status, 200);
+  expect_error(api.master_album(request("POST", "/api/master-album",
+                                        R"({"tracks":[{"fileName":"big/1.wav"},{"fileName":"big/2.wav"},)"
+                                        R"({"fileName":"big/3.wav"},{"fileName":"big/4.wav"}]})")),
+               413, "together");
+  EXPECT_EQ(api.master_album(request("POST", "/api/master-album",
+                                     R"({"tracks":[{"fileName":"big/1.wav"},{"fileName":"big/2.wav"}]})"))
+                .status,
+            200);
+}
+
 TEST_F(Handlers, MasterAlbumRefusesBadRequestsAndStoresNothingOnFailure) {
   Api& api = make_api();
   expect_error(api.master_album(request("POST", "/api/master-album", R"({"tracks":[{"fileName":"a.wav"}]})")), 400,

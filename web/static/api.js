@@ -147,11 +147,6 @@ export async function uploadFile(file, onProgress) {
   return {fileName: ticket.fileName, uploadUrl: ticket.uploadUrl};
 }
 
-// inputUrl is accepted by the API for compatibility and never fetched by it; the signature is left off so it
-// does not end up in logs.
-// Raised when the browser cannot read a response as a stream; the caller falls back to the plain request.
-export class StreamUnavailable extends Error {}
-
 // One server-sent event block ("event: x\ndata: {...}") -> {event, data}; null for comments and keep-alives.
 function parseEvent(block) {
   let event = 'message';
@@ -169,8 +164,11 @@ function parseEvent(block) {
   }
 }
 
-// The same job as masterAudio(), with its stages as they happen: onStage({stage, state, elapsed, fraction?,
-// pass?}) for each stage event. Errors before the job starts come back as plain HTTP answers.
+// POST /api/master-audio, asking for the job's stages as server-sent events: onStage({stage, state, elapsed,
+// fraction?, pass?}) for each as it happens. Errors before the job starts come back as plain HTTP answers, and a
+// service or proxy that does not stream answers the plain result, which is taken as it is: a job never runs
+// twice. inputUrl is accepted by the API for compatibility and never fetched by it; the signature is left off
+// so it does not end up in logs.
 export async function masterAudioStream({fileName, uploadUrl, settings}, onStage) {
   const inputUrl = uploadUrl ? uploadUrl.split('?')[0] : '';
   let response;
@@ -185,22 +183,26 @@ export async function masterAudioStream({fileName, uploadUrl, settings}, onStage
   }
   const type = response.headers.get('Content-Type') || '';
   if (!type.startsWith('text/event-stream')) {
+    // A plain answer: an error before the job started, or a service (or proxy) that does not stream, in which
+    // case the job has run and this is its result.
     const text = await response.text();
     const retryAfterS = retryAfterOf(response.headers.get('Retry-After'));
     if (!response.ok) throw errorFromBody(response.status, response.statusText, text, retryAfterS);
-    throw new StreamUnavailable('the service answered without a stream');
+    let result;
+    try {
+      result = JSON.parse(text);
+    } catch {
+      throw new ApiError('The service answered /api/master-audio with something that is not JSON', response.status);
+    }
+    if (result && result.success === false) throw errorFromBody(response.status, '', text, retryAfterS);
+    if (!result || typeof result.masteredUrl !== 'string') {
+      throw new ApiError('The service reported success without a masteredUrl', 500);
+    }
+    return result;
   }
-  if (!response.body || typeof response.body.getReader !== 'function') {
-    throw new StreamUnavailable('this browser cannot read a response as it arrives');
-  }
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
   let buffer = '';
   let result = null;
-  for (;;) {
-    const {done, value} = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, {stream: true});
+  const consume = () => {
     for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
       const parsed = parseEvent(buffer.slice(0, end));
       buffer = buffer.slice(end + 2);
@@ -208,6 +210,19 @@ export async function masterAudioStream({fileName, uploadUrl, settings}, onStage
       if (parsed.event === 'stage') onStage(parsed.data);
       else if (parsed.event === 'result') result = parsed.data;
     }
+  };
+  if (response.body && typeof response.body.getReader === 'function') {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    for (;;) {
+      const {done, value} = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, {stream: true});
+      consume();
+    }
+  } else {
+    buffer = await response.text();  // a browser that cannot read as it arrives: the stages come at the end
+    consume();
   }
   if (!result) throw new ApiError('The job\'s event stream ended without a result', 502);
   if (result.success === false) {
@@ -224,15 +239,6 @@ export async function masterAlbum({tracks, settings, albumMode}) {
   const result = await postJson('/api/master-album', {tracks, settings, albumMode});
   if (!result || !Array.isArray(result.tracks)) {
     throw new ApiError('The service reported success without the album\'s tracks', 500);
-  }
-  return result;
-}
-
-export async function masterAudio({fileName, uploadUrl, settings}) {
-  const inputUrl = uploadUrl ? uploadUrl.split('?')[0] : '';
-  const result = await postJson('/api/master-audio', {inputUrl, fileName, settings});
-  if (!result || typeof result.masteredUrl !== 'string') {
-    throw new ApiError('The service reported success without a masteredUrl', 500);
   }
   return result;
 }

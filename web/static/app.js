@@ -1,7 +1,7 @@
 // Wires the page together: upload -> settings -> master -> listen, read, look, download.
 // Every failure ends in the error banner with the API's own message and what to do next: never a blank page.
-import {ApiError, checkHealth, fetchBytes, fetchPresets, getToken, hintFor, masterAlbum, masterAudio,
-  masterAudioStream, setToken, StreamUnavailable, uploadFile} from './api.js';
+import {ApiError, checkHealth, fetchBytes, fetchPresets, getToken, hintFor, masterAlbum, masterAudioStream,
+  setToken, uploadFile} from './api.js';
 import {ABPlayer} from './player.js';
 import {drawLoudnessPlot, drawSpectrumPlot} from './plots.js';
 import {renderReport} from './report.js';
@@ -300,26 +300,21 @@ async function master() {
   const started = performance.now();
   const elapsed = () => ((performance.now() - started) / 1000).toFixed(0);
   setStatus('Mastering on the server: 0 s');
-  let streamed = true;
+  let streamed = false;  // until the first stage event: a plain answer lights the stages only at the end
   const timer = setInterval(() => {
     if (!streamed) setStatus(`Mastering on the server: ${elapsed()} s`);
   }, 500);
   try {
     const job = {fileName: state.upload.fileName, uploadUrl: state.upload.uploadUrl, settings: collected.settings};
-    let result;
-    try {
-      result = await masterAudioStream(job, (event) => onServerStage(event, elapsed));
-    } catch (error) {
-      if (!(error instanceof StreamUnavailable)) throw error;
-      // No stream: one plain request, so the server's stages run together from the page's point of view.
-      streamed = false;
-      setStages(SERVER_STAGES, 'active');
-      result = await masterAudio(job);
-    }
+    const result = await masterAudioStream(job, (event) => {
+      streamed = true;
+      onServerStage(event, elapsed);
+    });
     clearInterval(timer);
     for (const name of SERVER_STAGES) {
       const item = document.querySelector(`#stages li[data-stage="${name}"]`);
-      item.dataset.state = item.dataset.state ? 'done' : 'skipped';  // e.g. no verify for a lossless file
+      // Streamed: a stage never lit was not needed (verify, for a lossless file). Plain: all ran.
+      item.dataset.state = item.dataset.state || !streamed ? 'done' : 'skipped';
     }
     $('#job-progress').value = 1;
     setStatus(`Mastered in ${Number(result.processingTime ?? 0).toFixed(1)} s. Loading the result…`);

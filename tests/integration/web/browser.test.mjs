@@ -485,6 +485,27 @@ describe('the reference-track option', () => {
     assert.deepEqual(page.errors, []);
   });
 
+  it('falls back to the plain answer when the stream is not available', async () => {
+    const page = await openPage(context, service.url);
+    await uploadAndWait(page, path.join(workDir, 'test-track.wav'));
+    // A proxy that does not pass event streams on: the request reaches the service without the Accept header,
+    // so the service runs the job as a plain request and answers JSON.
+    let rewritten = 0;
+    await page.route('**/api/master-audio', async (route) => {
+      const headers = {...route.request().headers()};
+      if ((headers.accept || '').includes('text/event-stream')) rewritten += 1;
+      delete headers.accept;
+      await route.fulfill({response: await route.fetch({headers})});
+    });
+    await page.click('#master-button');
+    await page.waitForSelector('#stages li[data-stage="load"][data-state="done"]', {timeout: JOB_TIMEOUT_MS});
+    assert.equal(rewritten, 1, 'the page asked for a stream once, and did not run the job a second time');
+    assert.equal(await page.getAttribute('#stages li[data-stage="master"]', 'data-state'), 'done');
+    assert.match(await page.textContent('#master-status'), /Done: mastered/);
+    await page.unroute('**/api/master-audio');
+    assert.deepEqual(page.errors, []);
+  });
+
   it('masters an album of three files: the loudest on target, the others at their distance', async () => {
     const page = await openPage(context, service.url);
     // Three tones 6 dB apart: the album keeps those distances, with the loudest at the default -14 LUFS.
