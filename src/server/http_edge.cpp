@@ -420,20 +420,10 @@ class HttpEdge::Impl::Connection : public std::enable_shared_from_this<Connectio
   }
 
   void answer_streaming(HttpResponse response) {
-    if (closed_) return;
-    state_ = State::kWriting;
-    const bool keep_alive = parser_ && parser_->is_header_done() && parser_->get().keep_alive();
-    close_after_ =
-        response.close || !keep_alive || edge_.draining_ || served_ + 1 >= limits_.max_requests_per_connection;
-    response.close = close_after_;
-    if (edge_.hooks_.finish) edge_.hooks_.finish(request_, response, Clock::now() - started_);
+    if (!begin_answer(response, false)) return;
     heartbeat_ = std::move(response.heartbeat);
     heartbeat_interval_ = response.heartbeat_interval;
-    auto message = std::make_shared<http::response<http::empty_body>>();
-    message->result(static_cast<unsigned>(response.status));
-    message->version(11);
-    for (const auto& [name, value] : response.headers) message->insert(name, value);
-    message->keep_alive(!close_after_);
+    auto message = message_head<http::empty_body>(response);
     message->chunked(true);
     auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*message);
     stream_.expires_after(limits_.write_timeout);
@@ -504,14 +494,32 @@ class HttpEdge::Impl::Connection : public std::enable_shared_from_this<Connectio
     return error_response(500, "internal error");
   }
 
-  void answer(HttpResponse response, bool close_after) {
-    if (closed_) return;
+  // What every answer does first: decide whether the connection stays open, and pass the answer through the
+  // finish hook. False when the connection is already gone.
+  bool begin_answer(HttpResponse& response, bool close_after) {
+    if (closed_) return false;
     state_ = State::kWriting;
     const bool keep_alive = parser_ && parser_->is_header_done() && parser_->get().keep_alive();
     close_after_ = response.close || close_after || !keep_alive || edge_.draining_ ||
                    served_ + 1 >= limits_.max_requests_per_connection;
     response.close = close_after_;
     if (edge_.hooks_.finish) edge_.hooks_.finish(request_, response, Clock::now() - started_);
+    return true;
+  }
+
+  // The status line and headers of `response`, as a message of the given body type.
+  template <class Body>
+  std::shared_ptr<http::response<Body>> message_head(const HttpResponse& response) const {
+    auto message = std::make_shared<http::response<Body>>();
+    message->result(static_cast<unsigned>(response.status));
+    message->version(11);
+    for (const auto& [name, value] : response.headers) message->insert(name, value);
+    message->keep_alive(!close_after_);
+    return message;
+  }
+
+  void answer(HttpResponse response, bool close_after) {
+    if (!begin_answer(response, close_after)) return;
     if (!response.file.empty()) {
       http::file_body::value_type file;
       beast::error_code ec;
@@ -526,12 +534,8 @@ class HttpEdge::Impl::Connection : public std::enable_shared_from_this<Connectio
 
   template <class Body>
   std::shared_ptr<http::response<Body>> build(const HttpResponse& response, typename Body::value_type body) {
-    auto message = std::make_shared<http::response<Body>>();
-    message->result(static_cast<unsigned>(response.status));
-    message->version(11);
-    for (const auto& [name, value] : response.headers) message->insert(name, value);
+    auto message = message_head<Body>(response);
     message->body() = std::move(body);
-    message->keep_alive(!close_after_);
     message->prepare_payload();
     return message;
   }
