@@ -61,13 +61,6 @@ bool is_plain_host(std::string_view host) {
   });
 }
 
-bool is_header_safe(std::string_view text) {
-  return std::all_of(text.begin(), text.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u >= 0x20 && u < 0x7F;
-  });
-}
-
 }  // namespace
 
 Api::Api(ServerConfig config, StorageBackend backend)

@@ -52,6 +52,13 @@ void HttpResponse::erase_header(std::string_view name) {
   std::erase_if(headers, [&](const auto& h) { return iequals(h.first, name); });
 }
 
+bool is_header_safe(std::string_view text) noexcept {
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u < 0x7F;
+  });
+}
+
 HttpResponse json_response(int status, const nlohmann::json& body) {
   HttpResponse response;
   response.status = status;

@@ -67,6 +67,9 @@ struct HttpResponse {
   void erase_header(std::string_view name);
 };
 
+// Printable ASCII only: text a client sent that may be copied into a response header.
+bool is_header_safe(std::string_view text) noexcept;
+
 // {"success": false, "error": message}, the one error shape of the API.
 HttpResponse error_response(int status, std::string_view message);
 // A JSON body (invalid UTF-8 replaced, never thrown on).

@@ -22,13 +22,6 @@ std::string object_name(const HttpRequest& request) {
   return request.path.substr(std::min(request.path.size(), kFilesPrefix.size()));
 }
 
-bool is_header_safe(std::string_view text) {
-  return std::all_of(text.begin(), text.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u >= 0x20 && u < 0x7F && c != '"';
-  });
-}
-
 // The MD5 the client says the body has: Content-MD5 (base64), or the md5= entry of x-goog-hash (as GCS
 // takes it). "" when neither is sent; nullopt when one is sent but is not a base64 MD5.
 std::optional<std::string> declared_md5(const HttpRequest& request) {
@@ -154,7 +147,7 @@ HttpResponse SignedFiles::get(const HttpRequest& request) const {
   response.file = *path;
   response.set_header("Content-Type", info->content_type);
   const std::string last_segment = name.substr(name.rfind('/') + 1);
-  if (is_header_safe(last_segment)) {
+  if (is_header_safe(last_segment) && last_segment.find('"') == std::string::npos) {  // it goes inside quotes
     response.set_header("Content-Disposition", "attachment; filename=\"" + last_segment + "\"");
   }
   response.set_header("Cache-Control", "private, no-store");
