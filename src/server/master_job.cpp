@@ -21,10 +21,13 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Removes the job's folder however the job ends.
+// The job's working folder, under the temp dir: created here, removed however the job ends.
 class JobDir {
  public:
-  explicit JobDir(fs::path path) : path_(std::move(path)) {}
+  JobDir(const MasterJobOptions& options, const std::string& job_id)
+      : path_((options.temp_dir.empty() ? fs::temp_directory_path() : options.temp_dir) / ("spectrum-job-" + job_id)) {
+    fs::create_directories(path_, created_);
+  }
   JobDir(const JobDir&) = delete;
   JobDir& operator=(const JobDir&) = delete;
   ~JobDir() {
@@ -32,9 +35,15 @@ class JobDir {
     fs::remove_all(path_, ec);
   }
   [[nodiscard]] const fs::path& path() const { return path_; }
+  // The 500 to answer when the folder could not be made.
+  [[nodiscard]] std::optional<ApiError> error() const {
+    if (!created_) return std::nullopt;
+    return ApiError{500, "internal error", "cannot create the job folder: " + created_.message()};
+  }
 
  private:
   fs::path path_;
+  std::error_code created_;
 };
 
 // A local file suffix from an object's extension, kept only when it is short and plain: it helps the
@@ -57,8 +66,9 @@ std::string scrub(std::string message, const fs::path& path, std::string_view re
   return message;
 }
 
-std::optional<ApiError> check_size(storage::Storage& storage, const std::string& name, const std::string& role,
-                                   std::uint64_t max_bytes) {
+// The object's size, or the error to answer: 404 and friends from storage, 413 over the limit.
+std::variant<std::uint64_t, ApiError> check_size(storage::Storage& storage, const std::string& name,
+                                                 const std::string& role, std::uint64_t max_bytes) {
   auto info = storage.stat(name);
   if (!info) return api_error_from_storage(info.error(), role);
   if (max_bytes > 0 && info->size_bytes > max_bytes) {
@@ -66,7 +76,37 @@ std::optional<ApiError> check_size(storage::Storage& storage, const std::string&
                                 std::to_string(max_bytes) + " bytes";
     return ApiError{413, message, message};
   }
-  return std::nullopt;
+  return info->size_bytes;
+}
+
+// Stores every file under its object name and signs a download URL for each, or stores nothing: a failed
+// upload or signature removes what this call already stored.
+struct Upload {
+  fs::path file;
+  std::string name;
+};
+std::variant<std::vector<storage::SignedUrl>, ApiError> store_all(storage::Storage& storage,
+                                                                  const std::vector<Upload>& uploads,
+                                                                  std::chrono::seconds ttl) {
+  std::vector<std::string> stored;
+  const auto fail = [&storage, &stored](const Error& error) {
+    for (const auto& name : stored) (void)storage.remove(name);
+    return api_error_from_storage(error, "mastered object");
+  };
+  for (const Upload& upload : uploads) {
+    if (auto put = storage.upload(upload.file, upload.name, storage::content_type_for_name(upload.name)); !put) {
+      return fail(put.error());
+    }
+    stored.push_back(upload.name);
+  }
+  std::vector<storage::SignedUrl> urls;
+  urls.reserve(uploads.size());
+  for (const Upload& upload : uploads) {
+    auto url = storage.sign_url(upload.name, storage::HttpMethod::kGet, ttl, "");
+    if (!url) return fail(url.error());
+    urls.push_back(std::move(*url));
+  }
+  return urls;
 }
 
 // "wav", "mp3", ...: the format a delivered object's extension names (the extension itself if none).
@@ -131,10 +171,9 @@ class StageTracker {
   Clock::time_point last_progress_{};
 };
 
-}  // namespace
-
-std::optional<ApiError> check_master_job(storage::Storage& storage, const MasterJobOptions& options,
-                                         const MasterJobRequest& request) {
+// check_master_job, giving the input's size when it passes.
+std::variant<std::uint64_t, ApiError> check_inputs(storage::Storage& storage, const MasterJobOptions& options,
+                                                   const MasterJobRequest& request) {
   if (auto valid = storage::validate_object_name(request.file_name); !valid) {
     return ApiError{400, "fileName: " + valid.error().message, valid.error().message};
   }
@@ -146,10 +185,21 @@ std::optional<ApiError> check_master_job(storage::Storage& storage, const Master
       return ApiError{400, "settings.referenceFileName: " + valid.error().message, valid.error().message};
     }
   }
-  if (auto error = check_size(storage, request.file_name, "input object", options.max_input_bytes)) return error;
-  if (reference_name) {
-    if (auto error = check_size(storage, *reference_name, "reference object", options.max_input_bytes)) return error;
+  auto input = check_size(storage, request.file_name, "input object", options.max_input_bytes);
+  if (std::holds_alternative<ApiError>(input) || !reference_name) return input;
+  if (auto reference = check_size(storage, *reference_name, "reference object", options.max_input_bytes);
+      std::holds_alternative<ApiError>(reference)) {
+    return reference;
   }
+  return input;
+}
+
+}  // namespace
+
+std::optional<ApiError> check_master_job(storage::Storage& storage, const MasterJobOptions& options,
+                                         const MasterJobRequest& request) {
+  auto checked = check_inputs(storage, options, request);
+  if (auto* error = std::get_if<ApiError>(&checked)) return std::move(*error);
   return std::nullopt;
 }
 
@@ -158,11 +208,8 @@ MasterJobOutcome run_master_job(storage::Storage& storage, const MasterJobOption
   if (auto error = check_master_job(storage, options, request)) return *error;
   const auto& reference_name = request.settings.reference_file_name;
 
-  const fs::path temp_root = options.temp_dir.empty() ? fs::temp_directory_path() : options.temp_dir;
-  std::error_code ec;
-  fs::create_directories(temp_root / ("spectrum-job-" + request.job_id), ec);
-  if (ec) return ApiError{500, "internal error", "cannot create the job folder: " + ec.message()};
-  const JobDir job_dir(temp_root / ("spectrum-job-" + request.job_id));
+  const JobDir job_dir(options, request.job_id);
+  if (auto error = job_dir.error()) return *error;
 
   MasterJobResult result;
   const auto job_started = Clock::now();
@@ -221,25 +268,15 @@ MasterJobOutcome run_master_job(storage::Storage& storage, const MasterJobOption
 
   started = Clock::now();
   stages.enter("upload");
-  std::vector<std::string> stored;
-  // A bundle is stored whole or not at all: a failure removes what this job already stored.
-  const auto unstore = [&storage, &stored] {
-    for (const auto& name : stored) (void)storage.remove(name);
-  };
-  for (const Delivery& delivery : deliveries) {
-    if (auto put = storage.upload(delivery.file, delivery.name, storage::content_type_for_name(delivery.name)); !put) {
-      unstore();
-      return api_error_from_storage(put.error(), "mastered object");
-    }
-    stored.push_back(delivery.name);
-  }
-  for (const Delivery& delivery : deliveries) {
-    auto url = storage.sign_url(delivery.name, storage::HttpMethod::kGet, options.download_url_ttl, "");
-    if (!url) {
-      unstore();
-      return api_error_from_storage(url.error(), "mastered object");
-    }
-    result.deliverables.push_back({delivery.name, std::move(*url), format_name_of(delivery.name),
+  // A bundle is stored whole or not at all.
+  std::vector<Upload> uploads;
+  uploads.reserve(deliveries.size());
+  for (const Delivery& delivery : deliveries) uploads.push_back({delivery.file, delivery.name});
+  auto urls = store_all(storage, uploads, options.download_url_ttl);
+  if (auto* error = std::get_if<ApiError>(&urls)) return *error;
+  for (std::size_t i = 0; i < deliveries.size(); ++i) {
+    const Delivery& delivery = deliveries[i];
+    result.deliverables.push_back({delivery.name, std::move(std::get<0>(urls)[i]), format_name_of(delivery.name),
                                    delivery.report.output.integrated_lufs, delivery.report.output.true_peak_dbtp});
   }
   result.timings.upload_s = seconds_since(started);
@@ -259,18 +296,17 @@ AlbumJobOutcome run_album_job(storage::Storage& storage, const MasterJobOptions&
   std::uint64_t total_bytes = 0;
   const std::uint64_t max_total_bytes = kAlbumBytesFactor * options.max_input_bytes;
   for (const auto& name : request.file_names) {
-    if (auto info = storage.stat(name); info && options.max_input_bytes > 0) {
-      total_bytes += info->size_bytes;
-      if (total_bytes > max_total_bytes) {
-        const std::string message = "the album's tracks are over " + std::to_string(max_total_bytes) +
-                                    " bytes together (twice max-input-bytes); send FLAC or MP3, or fewer tracks";
-        return ApiError{413, message, message};
-      }
-    }
     const MasterJobRequest one{request.job_id, name, request.settings};
-    if (auto error = check_master_job(storage, options, one)) {
+    auto checked = check_inputs(storage, options, one);
+    if (auto* error = std::get_if<ApiError>(&checked)) {
       error->message = name + ": " + error->message;
       return *error;
+    }
+    total_bytes += std::get<std::uint64_t>(checked);
+    if (options.max_input_bytes > 0 && total_bytes > max_total_bytes) {
+      const std::string message = "the album's tracks are over " + std::to_string(max_total_bytes) +
+                                  " bytes together (twice max-input-bytes); send FLAC or MP3, or fewer tracks";
+      return ApiError{413, message, message};
     }
     auto mastered = mastered_name_of(one);
     for (const auto& other : request.file_names) {
@@ -282,11 +318,8 @@ AlbumJobOutcome run_album_job(storage::Storage& storage, const MasterJobOptions&
     mastered_names.push_back(std::move(*mastered));
   }
 
-  const fs::path temp_root = options.temp_dir.empty() ? fs::temp_directory_path() : options.temp_dir;
-  std::error_code ec;
-  fs::create_directories(temp_root / ("spectrum-job-" + request.job_id), ec);
-  if (ec) return ApiError{500, "internal error", "cannot create the job folder: " + ec.message()};
-  const JobDir job_dir(temp_root / ("spectrum-job-" + request.job_id));
+  const JobDir job_dir(options, request.job_id);
+  if (auto error = job_dir.error()) return *error;
 
   mastering::AlbumJob album;
   album.settings = request.settings;
@@ -316,29 +349,17 @@ AlbumJobOutcome run_album_job(storage::Storage& storage, const MasterJobOptions&
     return error;
   }
 
-  // All or nothing: a failed upload or signature removes what this album already stored.
-  std::vector<std::string> stored;
-  const auto unstore = [&storage, &stored] {
-    for (const auto& name : stored) (void)storage.remove(name);
-  };
+  // All or nothing.
+  std::vector<Upload> uploads;
+  uploads.reserve(album.tracks.size());
+  for (std::size_t i = 0; i < album.tracks.size(); ++i) uploads.push_back({album.tracks[i].output, mastered_names[i]});
+  auto urls = store_all(storage, uploads, options.download_url_ttl);
+  if (auto* error = std::get_if<ApiError>(&urls)) return *error;
   AlbumJobResult result;
-  for (std::size_t i = 0; i < album.tracks.size(); ++i) {
-    if (auto put = storage.upload(album.tracks[i].output, mastered_names[i],
-                                  storage::content_type_for_name(mastered_names[i]));
-        !put) {
-      unstore();
-      return api_error_from_storage(put.error(), "mastered object");
-    }
-    stored.push_back(mastered_names[i]);
-  }
   const nlohmann::json album_json = mastering::to_json(*report);
   for (std::size_t i = 0; i < album.tracks.size(); ++i) {
-    auto url = storage.sign_url(mastered_names[i], storage::HttpMethod::kGet, options.download_url_ttl, "");
-    if (!url) {
-      unstore();
-      return api_error_from_storage(url.error(), "mastered object");
-    }
-    result.tracks.push_back({request.file_names[i], mastered_names[i], std::move(*url), album_json["tracks"][i]});
+    result.tracks.push_back(
+        {request.file_names[i], mastered_names[i], std::move(std::get<0>(urls)[i]), album_json["tracks"][i]});
   }
   result.album = {{"mode", album_json["mode"]},
                   {"targetLoudnessLufs", album_json["targetLoudnessLufs"]},
