@@ -18,11 +18,6 @@ constexpr double kCeilingDbtp = -1.0;
 constexpr double kLoudnessToleranceLu = 0.2;
 constexpr double kTruePeakSlackDb = 0.1;  // ffmpeg's 4x-oversampled reading against our ceiling
 
-std::string path_of(const std::string& url) {
-  const auto scheme = url.find("://");
-  return url.substr(url.find('/', scheme + 3));
-}
-
 TEST(Bundle, WavMp3AndAacFromOneRequestEachOnTargetAndUnderTheCeiling) {
   const fs::path dir = make_temp_dir("spectrum-it-bundle");
   ServerProcess server;
@@ -36,11 +31,7 @@ TEST(Bundle, WavMp3AndAacFromOneRequestEachOnTargetAndUnderTheCeiling) {
       "-af 'highpass=f=40' -ac 2 -ar 44100 " +
       source.string());
   ASSERT_EQ(made, 0) << made_output;
-  auto ticket = client->Post("/api/upload-url", R"({"fileName":"bundle/song.wav","contentType":"audio/wav"})",
-                             "application/json");
-  ASSERT_TRUE(ticket && ticket->status == 200);
-  auto put = client->Put(path_of(json::parse(ticket->body)["uploadUrl"]).c_str(), read_text(source), "audio/wav");
-  ASSERT_TRUE(put && put->status == 200);
+  ASSERT_TRUE(upload_file(*client, "bundle/song.wav", source));
 
   const json request = {{"fileName", "bundle/song.wav"}, {"settings", {{"outputFormats", {"wav", "mp3", "aac"}}}}};
   auto res = client->Post("/api/master-audio", request.dump(), "application/json");

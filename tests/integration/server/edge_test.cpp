@@ -252,12 +252,6 @@ void expect_error(const httplib::Result& res, int status, const std::string& wor
 }
 
 // The path (and query) of an absolute URL the service returned.
-std::string path_of(const std::string& url) {
-  const auto scheme = url.find("://");
-  const auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  return slash == std::string::npos ? "/" : url.substr(slash);
-}
-
 // A fresh signed PUT URL for `name` (content type audio/wav) as a /files/ path and query; "" on failure.
 std::string signed_put_path(httplib::Client& client, const std::string& name) {
   auto res = post_json(client, "/api/upload-url", {{"fileName", name}, {"contentType", "audio/wav"}});

@@ -90,12 +90,7 @@ TEST(EventStream, StagesArriveInOrderWhileTheJobRunsAndTheResultIsThePlainAnswer
   client->set_read_timeout(std::chrono::seconds(300));
   const fs::path tone = dir / "tone.wav";
   ASSERT_TRUE(make_tone(tone, 90.0));
-  auto ticket =
-      client->Post("/api/upload-url", R"({"fileName":"sse/tone.wav","contentType":"audio/wav"})", "application/json");
-  ASSERT_TRUE(ticket && ticket->status == 200);
-  const std::string upload_url = json::parse(ticket->body)["uploadUrl"];
-  auto put = client->Put(upload_url.substr(upload_url.find("/files/")).c_str(), read_text(tone), "audio/wav");
-  ASSERT_TRUE(put && put->status == 200);
+  ASSERT_TRUE(upload_file(*client, "sse/tone.wav", tone));
 
   // MP3, so the job has every stage: download, analyse, master (its passes), encode, verify, upload.
   const json request = {{"fileName", "sse/tone.wav"}, {"settings", {{"outputFormat", "mp3"}}}};

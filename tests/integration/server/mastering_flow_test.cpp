@@ -24,21 +24,6 @@ httplib::Result post_json(httplib::Client& client, const std::string& path, cons
   return client.Post(path.c_str(), body.dump(), "application/json");
 }
 
-// The path (and query) of an absolute URL the service returned.
-std::string path_of(const std::string& url) {
-  const auto scheme = url.find("://");
-  const auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  return slash == std::string::npos ? "/" : url.substr(slash);
-}
-
-// The web app's upload path: a signed PUT URL, then the bytes.
-bool upload_file(httplib::Client& client, const std::string& name, const fs::path& file) {
-  auto signed_url = post_json(client, "/api/upload-url", {{"fileName", name}, {"contentType", "audio/wav"}});
-  if (!signed_url || signed_url->status != 200) return false;
-  auto put = client.Put(path_of(body_of(signed_url)["uploadUrl"]).c_str(), read_text(file), "audio/wav");
-  return put && put->status == 200;
-}
-
 int metric_value(httplib::Client& client, const std::string& name) {
   auto res = client.Get("/metrics");
   if (!res) return -1;

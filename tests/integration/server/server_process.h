@@ -24,6 +24,7 @@
 #include <vector>
 
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 
 extern char** environ;
 
@@ -43,6 +44,24 @@ inline std::string read_text(const fs::path& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// The path (and query) of an absolute URL the service returned.
+inline std::string path_of(const std::string& url) {
+  const auto scheme = url.find("://");
+  const auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  return slash == std::string::npos ? "/" : url.substr(slash);
+}
+
+// The web app's upload path: a signed PUT URL for `name` (audio/wav), then the file's bytes.
+inline bool upload_file(httplib::Client& client, const std::string& name, const fs::path& file) {
+  const nlohmann::json ticket = {{"fileName", name}, {"contentType", "audio/wav"}};
+  auto signed_url = client.Post("/api/upload-url", ticket.dump(), "application/json");
+  if (!signed_url || signed_url->status != 200) return false;
+  const auto answer = nlohmann::json::parse(signed_url->body, nullptr, false);
+  if (!answer.is_object() || !answer.contains("uploadUrl")) return false;
+  auto put = client.Put(path_of(answer["uploadUrl"].get<std::string>()).c_str(), read_text(file), "audio/wav");
+  return put && put->status == 200;
 }
 
 // Runs a shell command, returning its exit status and combined output.
