@@ -63,6 +63,11 @@ async function postJson(path, body) {
   } catch (err) {
     throw new ApiError(`Cannot reach the service (${err.message})`, 0);
   }
+  return jsonAnswer(path, response);
+}
+
+// A plain JSON answer: its body, or the ApiError its status or {"success": false} says.
+async function jsonAnswer(path, response) {
   const text = await response.text();
   const retryAfterS = retryAfterOf(response.headers.get('Retry-After'));
   if (!response.ok) throw errorFromBody(response.status, response.statusText, text, retryAfterS);
@@ -74,6 +79,14 @@ async function postJson(path, body) {
   }
   if (json && json.success === false) throw errorFromBody(response.status, '', text, retryAfterS);
   return json;
+}
+
+// A master-audio answer must name the mastered file.
+function masteredResult(result) {
+  if (!result || typeof result.masteredUrl !== 'string') {
+    throw new ApiError('The service reported success without a masteredUrl', 500);
+  }
+  return result;
 }
 
 // The platform presets: [{id, name, targetLoudness, truePeakCeiling, outputFormat?, basis}].
@@ -185,20 +198,7 @@ export async function masterAudioStream({fileName, uploadUrl, settings}, onStage
   if (!type.startsWith('text/event-stream')) {
     // A plain answer: an error before the job started, or a service (or proxy) that does not stream, in which
     // case the job has run and this is its result.
-    const text = await response.text();
-    const retryAfterS = retryAfterOf(response.headers.get('Retry-After'));
-    if (!response.ok) throw errorFromBody(response.status, response.statusText, text, retryAfterS);
-    let result;
-    try {
-      result = JSON.parse(text);
-    } catch {
-      throw new ApiError('The service answered /api/master-audio with something that is not JSON', response.status);
-    }
-    if (result && result.success === false) throw errorFromBody(response.status, '', text, retryAfterS);
-    if (!result || typeof result.masteredUrl !== 'string') {
-      throw new ApiError('The service reported success without a masteredUrl', 500);
-    }
-    return result;
+    return masteredResult(await jsonAnswer('/api/master-audio', response));
   }
   let buffer = '';
   let result = null;
@@ -228,10 +228,7 @@ export async function masterAudioStream({fileName, uploadUrl, settings}, onStage
   if (result.success === false) {
     throw errorFromBody(result.status ?? 500, '', JSON.stringify(result), null);
   }
-  if (typeof result.masteredUrl !== 'string') {
-    throw new ApiError('The service reported success without a masteredUrl', 500);
-  }
-  return result;
+  return masteredResult(result);
 }
 
 // POST /api/master-album: tracks is [{fileName}], albumMode "album" or "individual".

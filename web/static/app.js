@@ -282,15 +282,19 @@ async function showResult(result) {
   setStage('load', 'done');
 }
 
+// The form's settings ({settings}), or null after showing what is wrong and focusing the field.
+function collectSettings(hint) {
+  const collected = settingsForm.collect();
+  if (!collected.error) return collected;
+  showError(Object.assign(new Error(collected.error), {hint}), 'Check the settings');
+  collected.field?.focus();
+  return null;
+}
+
 async function master() {
   hideError();
-  const collected = settingsForm.collect();
-  if (collected.error) {
-    showError(Object.assign(new Error(collected.error), {hint: 'Correct the value and press Master again.'}),
-              'Check the settings');
-    collected.field?.focus();
-    return;
-  }
+  const collected = collectSettings('Correct the value and press Master again.');
+  if (!collected) return;
   state.busy = true;
   updateMasterButton();
   player.stop();
@@ -377,12 +381,8 @@ function albumCell(row, text) {
 
 async function masterTheAlbum() {
   hideError();
-  const collected = settingsForm.collect();
-  if (collected.error) {
-    showError(Object.assign(new Error(collected.error), {hint: 'Correct the value and try again.'}),
-              'Check the settings');
-    return;
-  }
+  const collected = collectSettings('Correct the value and try again.');
+  if (!collected) return;
   // An album takes one format for all and no reference track.
   const settings = {...collected.settings};
   delete settings.outputFormats;
