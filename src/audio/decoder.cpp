@@ -132,6 +132,7 @@ struct Decoder::Impl {
   std::size_t pending_frames = 0;
   std::size_t pending_offset = 0;
 
+  bool read_from = false;   // read() has handed out audio: a rewind must reopen
   bool flush_sent = false;  // the demuxer ended and the decoder was told
   bool finished = false;    // the decoder returned its last frame
   std::int64_t nonfinite_replaced = 0;
@@ -139,19 +140,20 @@ struct Decoder::Impl {
 
   ~Impl() { av_channel_layout_uninit(&swr_in_layout); }
 
-  Status open_input();
+  Status open_input(const AVInputFormat* demuxer);
   Expected<bool> decode_more();
   Status convert(const AVFrame& decoded);
   Expected<bool> drain_resampler();
   void sanitize(std::size_t frames) noexcept;
   void ensure_pending_capacity(std::size_t frames);
 
-  static Expected<std::unique_ptr<Impl>> open(const fs::path& path);
+  // `demuxer`: the one a first open found, so a reopen need not probe the file again (nullptr: probe).
+  static Expected<std::unique_ptr<Impl>> open(const fs::path& path, const AVInputFormat* demuxer = nullptr);
 };
 
-Status Decoder::Impl::open_input() {
+Status Decoder::Impl::open_input(const AVInputFormat* demuxer) {
   AVFormatContext* raw = nullptr;
-  int err = avformat_open_input(&raw, path.c_str(), nullptr, nullptr);
+  int err = avformat_open_input(&raw, path.c_str(), demuxer, nullptr);
   if (err < 0) {
     if (err == AVERROR(ENOENT)) return make_error(ErrorCode::kNotFound, "file not found: " + name);
     // FFmpeg's demuxers also report a header cut short as EIO: only a file we cannot read ourselves is an
@@ -364,7 +366,7 @@ void Decoder::Impl::sanitize(std::size_t frames) noexcept {
   }
 }
 
-Expected<std::unique_ptr<Decoder::Impl>> Decoder::Impl::open(const fs::path& path) {
+Expected<std::unique_ptr<Decoder::Impl>> Decoder::Impl::open(const fs::path& path, const AVInputFormat* demuxer) {
   ffmpeg::configure_logging_once();
   auto impl = std::make_unique<Impl>();
   impl->path = path;
@@ -379,7 +381,7 @@ Expected<std::unique_ptr<Decoder::Impl>> Decoder::Impl::open(const fs::path& pat
     return not_decodable(impl->name, "the file is empty");
   }
 
-  SPECTRUM_TRY(impl->open_input());
+  SPECTRUM_TRY(impl->open_input(demuxer));
   StreamInfo& info = impl->info;
 
   // The first decoded frame is the authority on channels and rate (some containers do not say).
@@ -474,11 +476,14 @@ Expected<std::size_t> Decoder::read(AudioBuffer& buffer) {
     filled += count;
   }
   buffer.set_num_frames(filled);
+  d.read_from = d.read_from || filled > 0;
   return filled;
 }
 
 Status Decoder::rewind() {
-  auto reopened = Impl::open(impl_->path);
+  // Nothing handed out yet (open() decodes only the first frame, and keeps it): already at the first sample.
+  if (!impl_->read_from) return {};
+  auto reopened = Impl::open(impl_->path, impl_->format->iformat);
   if (!reopened) return std::move(reopened).error();
   if (reopened.value()->info.channels != impl_->info.channels ||
       reopened.value()->info.sample_rate_hz != impl_->info.sample_rate_hz) {

@@ -55,8 +55,9 @@ class Decoder {
   // returned only at the end. Corrupt packets are skipped as FFmpeg does; a truncated file ends early.
   Expected<std::size_t> read(AudioBuffer& buffer);
 
-  // Back to the first sample, exactly: the file is reopened, so the samples that follow are identical to
-  // those of the first pass whatever the codec. Also resets nonfinite_samples_replaced().
+  // Back to the first sample, exactly: the file is reopened (with the demuxer already found, unprobed), so the
+  // samples that follow are identical to those of the first pass whatever the codec; a decoder that has handed
+  // out nothing yet is already there. Also resets nonfinite_samples_replaced().
   Status rewind();
 
   // NaN/Inf samples replaced by 0 since open() or the last rewind().

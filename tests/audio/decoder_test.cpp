@@ -303,6 +303,15 @@ TEST_F(DecoderTest, RewindAndReopenYieldIdenticalSamples) {
     auto other = decode_file(dir_ / file, 333);
     ASSERT_TRUE(other.ok());
     EXPECT_EQ(*first, other->samples) << "a second decoder";
+
+    // A decoder that has handed out nothing is already at the first sample (open() decoded one frame).
+    auto fresh = Decoder::open(dir_ / file);
+    ASSERT_TRUE(fresh.ok());
+    ASSERT_TRUE((*fresh)->rewind().ok());
+    ASSERT_TRUE((*fresh)->rewind().ok());
+    auto fourth = read_rest(**fresh, 500);
+    ASSERT_TRUE(fourth.ok());
+    EXPECT_EQ(*first, *fourth) << "after a rewind before any read";
   }
 }
 
