@@ -124,28 +124,71 @@ void BiquadCascade::process_pair(float* left, float* right, std::size_t frames) 
   }
 }
 
+// One channel with its state in registers: process_sample()'s operations in the same order, so the same
+// results, without its per-sample reload of every state from memory (a mono chain paid about twice a stereo
+// channel's cost per sample).
+template <std::size_t kSections>
+void BiquadCascade::process_one(int channel, float* samples, std::size_t frames) noexcept {
+  struct Section {
+    double b0, b1, b2, a1, a2;
+    double z0, z1;
+  };
+  auto& state = state_[static_cast<std::size_t>(channel)];
+  std::array<Section, kSections> sections{};
+  for (std::size_t s = 0; s < kSections; ++s) {
+    const auto& k = sections_[s];
+    sections[s] = {k.b0, k.b1, k.b2, k.a1, k.a2, state[s][0], state[s][1]};
+  }
+  for (std::size_t i = 0; i < frames; ++i) {
+    double x = static_cast<double>(samples[i]);
+    for (auto& section : sections) {
+      const double y = section.b0 * x + section.z0;
+      section.z0 = section.b1 * x - section.a1 * y + section.z1;
+      section.z1 = section.b2 * x - section.a2 * y;
+      x = y;
+    }
+    samples[i] = static_cast<float>(x);
+  }
+  for (std::size_t s = 0; s < kSections; ++s) state[s] = {sections[s].z0, sections[s].z1};
+}
+
 void BiquadCascade::process(AudioBlock block) noexcept {
   const int channels = std::min(block.num_channels(), num_channels_);
+  const std::size_t frames = block.num_frames();
   if (channels == 2) {
     float* left = block.channel(0);
     float* right = block.channel(1);
     switch (num_sections_) {
       case 1:
-        return process_pair<1>(left, right, block.num_frames());
+        return process_pair<1>(left, right, frames);
       case 2:
-        return process_pair<2>(left, right, block.num_frames());
+        return process_pair<2>(left, right, frames);
       case 3:
-        return process_pair<3>(left, right, block.num_frames());
+        return process_pair<3>(left, right, frames);
       case 4:
-        return process_pair<4>(left, right, block.num_frames());
+        return process_pair<4>(left, right, frames);
       default:
         return;
     }
   }
   for (int c = 0; c < channels; ++c) {
     float* samples = block.channel(c);
-    for (std::size_t i = 0; i < block.num_frames(); ++i)
-      samples[i] = static_cast<float>(process_sample(c, static_cast<double>(samples[i])));
+    switch (num_sections_) {
+      case 1:
+        process_one<1>(c, samples, frames);
+        break;
+      case 2:
+        process_one<2>(c, samples, frames);
+        break;
+      case 3:
+        process_one<3>(c, samples, frames);
+        break;
+      case 4:
+        process_one<4>(c, samples, frames);
+        break;
+      default:
+        break;
+    }
   }
 }
 

@@ -160,9 +160,9 @@ TEST(BiquadTest, CascadeKeepsChannelsApartAndResetClearsState) {
   for (const float x : silence) EXPECT_EQ(x, 0.0F);
 }
 
-// Stereo runs both channels as one two-lane vector; it must give the per-channel path's bits, for every
-// section count and across block boundaries (the state carries over).
-TEST(BiquadTest, StereoLanesMatchChannelByChannel) {
+// Stereo runs both channels as one two-lane vector, mono one channel in registers; both must give
+// process_sample()'s bits, for every section count and across block boundaries (the state carries over).
+TEST(BiquadTest, StereoLanesAndMonoBlocksMatchPerSample) {
   std::mt19937 rng(3);
   std::normal_distribution<float> noise(0.0F, 0.3F);
   const BiquadCoefficients designs[] = {high_pass(0.001, 0.54), peaking(0.05, 4.0, 1.2), low_shelf(0.01, -3.0),
@@ -181,15 +181,27 @@ TEST(BiquadTest, StereoLanesMatchChannelByChannel) {
     const AudioBlock all(channels, 2, left.size());
     for (std::size_t pos = 0; pos < left.size(); pos += 777)
       stereo.process(all.sub_block(pos, std::min<std::size_t>(777, left.size() - pos)));
+    std::vector<float> sample_left = mono_left;
+    std::vector<float> sample_right = mono_right;
     for (std::vector<float>* channel : {&mono_left, &mono_right}) {
       BiquadCascade mono;
       mono.prepare(ProcessSpec{48000.0, 4096, 1});
       mono.set_sections(std::span(designs, static_cast<std::size_t>(sections)));
       float* one[1] = {channel->data()};
-      mono.process(AudioBlock(one, 1, channel->size()));
+      const AudioBlock whole(one, 1, channel->size());
+      for (std::size_t pos = 0; pos < channel->size(); pos += 1000)
+        mono.process(whole.sub_block(pos, std::min<std::size_t>(1000, channel->size() - pos)));
     }
-    EXPECT_EQ(left, mono_left) << sections << " sections";
-    EXPECT_EQ(right, mono_right) << sections << " sections";
+    for (std::vector<float>* channel : {&sample_left, &sample_right}) {
+      BiquadCascade reference;
+      reference.prepare(ProcessSpec{48000.0, 4096, 1});
+      reference.set_sections(std::span(designs, static_cast<std::size_t>(sections)));
+      for (float& x : *channel) x = static_cast<float>(reference.process_sample(0, static_cast<double>(x)));
+    }
+    EXPECT_EQ(left, sample_left) << sections << " sections, stereo";
+    EXPECT_EQ(right, sample_right) << sections << " sections, stereo";
+    EXPECT_EQ(mono_left, sample_left) << sections << " sections, mono";
+    EXPECT_EQ(mono_right, sample_right) << sections << " sections, mono";
   }
 }
 
