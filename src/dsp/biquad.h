@@ -69,9 +69,7 @@ class BiquadCascade {
 
  private:
   template <std::size_t kSections>
-  void process_pair(float* left, float* right, std::size_t frames) noexcept;
-  template <std::size_t kSections>
-  void process_one(int channel, float* samples, std::size_t frames) noexcept;
+  void process_lanes(const AudioBlock& block, int a, int b) noexcept;
 
   std::array<BiquadCoefficients, kMaxSections> sections_{};
   std::array<std::array<std::array<double, 2>, kMaxSections>, kMaxChannels> state_{};
